@@ -1,0 +1,1 @@
+"""The Istio custom resource as pure data: names, the pydantic model, conditions and the CRD."""

@@ -1,0 +1,61 @@
+"""Names that users and other tools can observe: API group, finalizer, labels and annotations.
+
+They are fixed by the Kyma Istio module (spec section 1); changing one breaks existing clusters.
+"""
+
+from typing import Final
+
+GROUP: Final = "operator.kyma-project.io"
+VERSION: Final = "v1alpha2"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "Istio"
+LIST_KIND: Final = "IstioList"
+PLURAL: Final = "istios"
+SINGULAR: Final = "istio"
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+CATEGORIES: Final = ("kyma-modules", "kyma-istio")
+
+OPERATOR_NAMESPACE: Final = "kyma-system"
+"""Only a CR in this namespace drives the module."""
+ISTIO_NAMESPACE: Final = "istio-system"
+"""Where Istio's control plane lives."""
+
+FINALIZER: Final = "istios.operator.kyma-project.io/istio-installation"
+LAST_APPLIED_ANNOTATION: Final = "operator.kyma-project.io/lastAppliedConfiguration"
+RESTARTED_AT_ANNOTATION: Final = "istio-operator.kyma-project.io/restartedAt"
+RESTART_TARGET_ANNOTATION: Final = "istio-operator.kyma-project.io/restartTarget"
+"""Hash of the proxy image and config an owner was last restarted for (ours, beyond the reference)."""
+RESTART_OPT_OUT_ANNOTATION: Final = "istio-operator.kyma-project.io/restart"
+"""Set to ``disabled`` on a workload or namespace to exempt it from automatic sidecar restarts."""
+DISCLAIMER_ANNOTATION: Final = "istios.operator.kyma-project.io/managed-by-disclaimer"
+DISCLAIMER: Final = (
+    "DO NOT EDIT - This resource is managed by Kyma.\n"
+    "Any modifications are discarded and the resource is reverted to the original state.\n"
+)
+
+MODULE_LABEL: Final = "kyma-project.io/module"
+MODULE_LABEL_VALUE: Final = "istio"
+WARDEN_LABEL: Final = "namespaces.warden.kyma-project.io/validate"
+WARDEN_LABEL_VALUE: Final = "enabled"
+MANAGED_BY_LABEL: Final = "operator.kyma-project.io/managed-by"
+
+LEADER_ELECTION_ID: Final = "76223278.kyma-project.io"
+PRIORITY_CLASS: Final = "istio-kyma-priority"
+PRIORITY_CLASS_VALUE: Final = 2100000
+
+FIELD_MANAGER: Final = "kyma-istio-operator"
+"""Server-side apply field manager for everything the operator writes."""
+
+SIDECAR_STATUS_ANNOTATION: Final = "sidecar.istio.io/status"
+PROXY_IMAGE_ANNOTATION: Final = "sidecar.istio.io/proxyImage"
+PROXY_CONTAINER: Final = "istio-proxy"
+INGRESS_GATEWAY: Final = "istio-ingressgateway"
+
+OPERATOR_LABELS: Final = {
+    MODULE_LABEL: MODULE_LABEL_VALUE,
+    "app.kubernetes.io/name": "istio-operator",
+    "app.kubernetes.io/instance": "istio-operator-default",
+    "app.kubernetes.io/component": "operator",
+    "app.kubernetes.io/part-of": "istio",
+}
+"""Labels of the module's own objects (spec section 1); ``app.kubernetes.io/version`` is added per release."""
