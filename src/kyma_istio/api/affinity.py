@@ -6,7 +6,7 @@ requiredness and their descriptions follow Kubernetes, so a user can paste an af
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from kyma_istio.api.base import ApiModel
 
@@ -61,7 +61,7 @@ class NodeSelector(ApiModel):
 class PreferredSchedulingTerm(ApiModel):
     """A weighted node selector term."""
 
-    weight: int = Field(ge=1, le=100, json_schema_extra={"format": "int32"})
+    weight: StrictInt = Field(ge=1, le=100, json_schema_extra={"format": "int32"})
     """Weight of this term, 1-100."""
     preference: NodeSelectorTerm
     """A node selector term with the given weight."""
@@ -96,7 +96,7 @@ class PodAffinityTerm(ApiModel):
 class WeightedPodAffinityTerm(ApiModel):
     """A pod affinity term with a weight."""
 
-    weight: int = Field(ge=1, le=100, json_schema_extra={"format": "int32"})
+    weight: StrictInt = Field(ge=1, le=100, json_schema_extra={"format": "int32"})
     """Weight of this term, 1-100."""
     pod_affinity_term: PodAffinityTerm
     """The pod affinity term."""

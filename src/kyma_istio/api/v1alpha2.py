@@ -11,9 +11,18 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from kyma_istio.api import names
 from kyma_istio.api.affinity import Affinity
@@ -31,34 +40,50 @@ INT_OR_STRING_RULE = "(type(self) == int ? self >= 0 && self <= 2147483647: self
 INT_OR_STRING_MESSAGE = "must not be negative, more than 2147483647 or an empty string"
 
 
-def _int_or_string(pattern: str) -> Any:
-    """An int-or-string field with the Kyma pattern (strings) and CEL rule (both), checked here too."""
-    compiled = re.compile(pattern)
+def _int_or_string_check(pattern: str) -> PlainValidator:
+    """Kyma's pattern (strings) and CEL rule (both) for an int-or-string field, checked here too.
 
-    def check(value: int | str) -> int | str:
-        if isinstance(value, int):
-            if not 0 <= value <= INT32_MAX:
-                raise ValueError(INT_OR_STRING_MESSAGE)
-        elif value == "":
-            raise ValueError(INT_OR_STRING_MESSAGE)
-        elif not compiled.search(value):
-            raise ValueError(f"string should match pattern '{pattern}'")
+    A plain validator rather than ``int | str`` so that a wrong value yields one error at the field's
+    own path (a union would add one error per member), and so that ``True`` is not taken for ``1``.
+    """
+
+    def check(value: object) -> int | str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise PydanticCustomError("int_or_string_type", "must be an integer or a string")
+        # An empty string fails the pattern below, as on the API server, where the rule's
+        # ``self.size() >= 0`` never fails.
+        if isinstance(value, int) and not 0 <= value <= INT32_MAX:
+            raise PydanticCustomError("int_or_string_range", INT_OR_STRING_MESSAGE)
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            raise PydanticCustomError(
+                "string_pattern_mismatch", "String should match pattern '{pattern}'", {"pattern": pattern}
+            )
         return value
 
-    schema = {
-        "x-kubernetes-int-or-string": True,
-        "anyOf": [{"type": "integer"}, {"type": "string"}],
-        "pattern": pattern,
-        "x-kubernetes-validations": [{"rule": INT_OR_STRING_RULE, "message": INT_OR_STRING_MESSAGE}],
-    }
-    return Annotated[int | str, AfterValidator(check), WithJsonSchema(schema)]
+    return PlainValidator(check)
 
 
-MaxSurge = _int_or_string(MAX_SURGE_PATTERN)
-MaxUnavailable = _int_or_string(MAX_UNAVAILABLE_PATTERN)
+def _int_or_string_schema(pattern: str) -> WithJsonSchema:
+    """The CRD schema of an int-or-string field, spelled as Kubernetes requires it."""
+    return WithJsonSchema(
+        {
+            "x-kubernetes-int-or-string": True,
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": pattern,
+            "x-kubernetes-validations": [{"rule": INT_OR_STRING_RULE, "message": INT_OR_STRING_MESSAGE}],
+        }
+    )
+
+
+MaxSurge = Annotated[
+    int | str, _int_or_string_check(MAX_SURGE_PATTERN), _int_or_string_schema(MAX_SURGE_PATTERN)
+]
+MaxUnavailable = Annotated[
+    int | str, _int_or_string_check(MAX_UNAVAILABLE_PATTERN), _int_or_string_schema(MAX_UNAVAILABLE_PATTERN)
+]
 Cpu = Annotated[str, Field(pattern=CPU_PATTERN)]
 Memory = Annotated[str, Field(pattern=MEMORY_PATTERN)]
-Replicas = Annotated[int, Field(ge=0, le=INT32_MAX, json_schema_extra={"format": "int32"})]
+Replicas = Annotated[StrictInt, Field(ge=0, le=INT32_MAX, json_schema_extra={"format": "int32"})]
 
 
 # --- spec.config ---------------------------------------------------------------------------------
@@ -107,7 +132,7 @@ class Authorizer(ApiModel):
     """Unique name; AuthorizationPolicies with action CUSTOM refer to it."""
     service: str = Field(min_length=1)
     """Fully qualified host of the authorizer service, for example ``my-auth.ns.svc.cluster.local``."""
-    port: int = Field(ge=1, le=65535, json_schema_extra={"format": "int32"})
+    port: StrictInt = Field(ge=1, le=65535, json_schema_extra={"format": "int32"})
     """Port of the authorizer service."""
     headers: Headers | None = None
     """Headers to send to the authorizer and to pass on after its decision."""
@@ -116,7 +141,7 @@ class Authorizer(ApiModel):
 class Config(ApiModel):
     """Mesh-wide configuration."""
 
-    num_trusted_proxies: int | None = Field(
+    num_trusted_proxies: StrictInt | None = Field(
         default=None, ge=0, le=UINT32_MAX, json_schema_extra={"format": "int64"}
     )
     """Number of trusted proxies in front of the ingress gateway (X-Forwarded-For handling). Unset and 0
@@ -241,9 +266,9 @@ class Components(ApiModel):
 class PilotFeatures(ApiModel):
     """Experimental istiod features."""
 
-    enable_alpha_gateway_api: bool | None = Field(default=None, alias="enableAlphaGatewayAPI")
+    enable_alpha_gateway_api: StrictBool | None = Field(default=None, alias="enableAlphaGatewayAPI")
     """Sets PILOT_ENABLE_ALPHA_GATEWAY_API on istiod."""
-    enable_multi_network_discover_gateway_api: bool | None = Field(
+    enable_multi_network_discover_gateway_api: StrictBool | None = Field(
         default=None, alias="enableMultiNetworkDiscoverGatewayAPI"
     )
     """Sets PILOT_MULTI_NETWORK_DISCOVER_GATEWAY_API on istiod."""
@@ -259,7 +284,7 @@ class Experimental(ApiModel):
 class IstioSpec(ApiModel):
     """The desired state of the Istio installation."""
 
-    compatibility_mode: bool | None = None
+    compatibility_mode: StrictBool | None = None
     """Keep the behaviour of the previous Istio minor release where 1.23 changed it."""
     config: Config | None = None
     """Mesh-wide configuration."""
@@ -282,27 +307,58 @@ class State(enum.StrEnum):
     WARNING = "Warning"
 
 
+CONDITION_TYPE_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+)
+CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+CONDITION_MESSAGE_MAX_LENGTH = 32768
+
+
 class Condition(BaseModel):
-    """A ``metav1.Condition``; ``observedGeneration`` is accepted and kept when present."""
+    """One aspect of the CR's state, as a Kubernetes ``metav1.Condition``."""
 
-    model_config = ConfigDict(alias_generator=lambda s: s, extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=lambda s: s,
+        extra="ignore",
+        frozen=True,
+        use_attribute_docstrings=True,
+        # Kubernetes requires ``message``; the empty default only spares callers an argument.
+        json_schema_extra={"required": ["type", "status", "reason", "message", "lastTransitionTime"]},
+    )
 
-    type: str
+    type: str = Field(max_length=316, pattern=CONDITION_TYPE_PATTERN)
+    """The aspect this condition reports on: ``Ready`` or ``ProxySidecarRestartSucceeded``."""
     status: Literal["True", "False", "Unknown"]
-    reason: str
-    message: str = ""
+    """Whether the condition holds."""
+    reason: str = Field(min_length=1, max_length=1024, pattern=CONDITION_REASON_PATTERN)
+    """Why the condition last changed, in CamelCase, for programs to match on."""
+    # A factory rather than ``""``: the CRD sets no defaults, and a factory does not show in the schema.
+    message: str = Field(default_factory=str, json_schema_extra={"maxLength": CONDITION_MESSAGE_MAX_LENGTH})
+    """Details for people; may be empty. The length limit is left to the API server so that a long
+    error never stops the operator from reporting it."""
     lastTransitionTime: datetime  # noqa: N815 - wire name
-    observedGeneration: int | None = None  # noqa: N815 - wire name
+    """When ``status`` last changed."""
+    observedGeneration: int | None = Field(  # noqa: N815 - wire name
+        default=None, ge=0, json_schema_extra={"format": "int64"}
+    )
+    """The ``metadata.generation`` the condition was computed from; Kyma never sets it."""
 
 
 class IstioStatus(BaseModel):
-    """The observed state, in Kyma's schema so existing tools read it unchanged."""
+    """The observed state of the installation, written by the operator only.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Kyma's schema, field by field, so that tools reading Kyma's status read ours unchanged.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, use_attribute_docstrings=True)
 
     state: State
+    """Overall state of the installation: Processing, Deleting, Ready, Error or Warning."""
     description: str | None = None
+    """Why the CR is in its state; empty when Ready."""
     conditions: list[Condition] | None = None
+    """Detailed conditions; entries are updated in place and never removed."""
 
 
 class ObjectMeta(BaseModel):
@@ -327,8 +383,8 @@ class Istio(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    apiVersion: Literal["operator.kyma-project.io/v1alpha2"] = names.API_VERSION  # noqa: N815
-    kind: Literal["Istio"] = names.KIND
+    apiVersion: Literal["operator.kyma-project.io/v1alpha2"] = "operator.kyma-project.io/v1alpha2"  # noqa: N815
+    kind: Literal["Istio"] = "Istio"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: IstioSpec = Field(default_factory=IstioSpec)
     status: IstioStatus | None = None

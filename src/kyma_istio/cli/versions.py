@@ -1,0 +1,81 @@
+"""``kyma-istio version`` and ``kyma-istio check-upgrade``: the pinned versions and the upgrade rules.
+
+Plain functions so the typer app stays a thin wiring layer and tests can call them directly. Both write
+through a rich ``Console``; callers may pass their own (for example one that records output).
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+import kyma_istio
+from kyma_istio import pins
+from kyma_istio.mesh import versions
+
+EXIT_ALLOWED = 0
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+
+_VERDICT_STYLES = {
+    versions.Verdict.INSTALL: "green",
+    versions.Verdict.UPGRADE: "green",
+    versions.Verdict.NO_CHANGE: "green",
+    versions.Verdict.NOT_ALLOWED: "bold red",
+}
+
+
+def version_command(json_output: bool = False, *, console: Console | None = None) -> None:
+    """Print what this release ships, as a table or as JSON for scripts."""
+    out = console or Console()
+    facts = {
+        "operator": kyma_istio.__version__,
+        "istio": pins.ISTIO_VERSION,
+        "envoy": pins.ENVOY_VERSION,
+        "istioTag": pins.ISTIO_TAG,
+    }
+    if json_output:
+        # ``out`` writes the text as is: no markup, highlighting or wrapping that would break parsers.
+        out.out(json.dumps(facts, indent=2), highlight=False)
+        return
+    table = Table(title="kyma-istio", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("version")
+    table.add_row("Operator", facts["operator"])
+    table.add_row("Istio", facts["istio"])
+    table.add_row("Envoy", facts["envoy"])
+    table.add_row("Image tag", facts["istioTag"])
+    out.print(table)
+
+
+def check_upgrade_command(
+    from_tag: str,
+    to_tag: str,
+    *,
+    console: Console | None = None,
+    error_console: Console | None = None,
+) -> int:
+    """Print whether the operator would move Istio from ``from_tag`` to ``to_tag``; return the exit code.
+
+    0 when allowed, 1 when refused, 2 when a tag is not a version. An unreadable current tag is a refusal
+    inside the operator, but here it is a typing mistake, so it gets the usage exit code.
+    """
+    out = console or Console()
+    err = error_console or Console(stderr=True)
+    for tag in (from_tag, to_tag):
+        try:
+            versions.parse_tag(tag)
+        except ValueError as error:
+            err.print(Text(f"error: {error}", style="red"))
+            return EXIT_BAD_INPUT
+    decision = versions.decide_upgrade(from_tag, to_tag)
+    verdict = decision.verdict
+    out.print(Text.assemble(("verdict: ", "bold"), (verdict.value, _VERDICT_STYLES[verdict])))
+    # Text objects, not markup strings: tags and messages may contain square brackets.
+    out.print(Text(decision.message))
+    if decision.path is not None:
+        out.print(Text.assemble(("what works: ", "bold"), decision.path))
+    return EXIT_ALLOWED if verdict.allowed else EXIT_REFUSED

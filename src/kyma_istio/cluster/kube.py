@@ -1,0 +1,193 @@
+"""A thin, dict-based facade over lightkube's AsyncClient.
+
+Why a facade: every call site gets the same error translation (``errors.translate``), the same field
+manager for server-side apply, and the request counter that the "a no-change reconcile writes nothing"
+check and the benchmarks read. Objects go in and come out as plain dicts.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from lightkube import AsyncClient, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.types import CascadeType, PatchType
+
+from kyma_istio.api import names
+from kyma_istio.cluster import errors
+from kyma_istio.cluster.kinds import Kind
+
+Obj = dict[str, Any]
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _as_dict(obj: Any) -> Obj:
+    if isinstance(obj, dict):
+        return dict(obj.to_dict()) if hasattr(obj, "to_dict") else obj
+    return dict(obj.to_dict())
+
+
+class Kube:
+    """The operator's API access; create one per process and ``close()`` it on shutdown."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self.requests: collections.Counter[str] = collections.Counter()
+        """HTTP requests sent, by method (GET, POST, PUT, PATCH, DELETE)."""
+        self._install_counter()
+
+    @classmethod
+    def connect(cls, kubeconfig: Path | None = None, *, timeout_s: float = 30.0) -> Kube:
+        """A client from a kubeconfig file, else in-cluster config or $KUBECONFIG / ~/.kube/config."""
+        config = KubeConfig.from_file(kubeconfig) if kubeconfig else None
+        client = AsyncClient(
+            config=config, field_manager=names.FIELD_MANAGER, timeout=httpx2.Timeout(timeout_s), trust_env=False
+        )
+        return cls(client)
+
+    def _install_counter(self) -> None:
+        async def count(request: httpx2.Request) -> None:
+            self.requests[request.method] += 1
+
+        # lightkube builds its httpx client eagerly; hooking it here counts every request, watches included.
+        http = getattr(getattr(self._client, "_client", None), "_client", None)
+        if http is not None:
+            http.event_hooks["request"].append(count)
+
+    @property
+    def writes(self) -> int:
+        """Write requests sent so far."""
+        return sum(n for method, n in self.requests.items() if method in WRITE_METHODS)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
+        """The object, or None when it (or its kind) does not exist."""
+        try:
+            return _as_dict(await self._client.get(kind.resource, name, namespace=namespace))
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            translated = errors.translate(err, f"get {kind} {_key(namespace, name)}")
+            if isinstance(translated, errors.NotFound):
+                return None
+            raise translated from err
+
+    async def list(
+        self,
+        kind: Kind,
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        chunk_size: int | None = 500,
+    ) -> AsyncIterator[Obj]:
+        """Stream objects page by page (``limit`` + ``continue``); the caller reduces them as they come."""
+        ns: Any = namespace if namespace is not None else ("*" if kind.namespaced else None)
+        try:
+            async for obj in self._client.list(
+                kind.resource, namespace=ns, labels=labels, fields=fields, chunk_size=chunk_size
+            ):
+                yield _as_dict(obj)
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            raise errors.translate(err, f"list {kind.plural}") from err
+
+    async def list_all(self, kind: Kind, **kwargs: Any) -> list[Obj]:
+        """Every object of a (small) list."""
+        return [obj async for obj in self.list(kind, **kwargs)]
+
+    async def patch(
+        self,
+        kind: Kind,
+        name: str,
+        patch: Any,
+        *,
+        namespace: str | None = None,
+        patch_type: PatchType = PatchType.MERGE,
+        status: bool = False,
+    ) -> Obj:
+        """A merge (default), strategic or JSON patch; ``status`` targets the status subresource."""
+        resource = kind.resource.Status if status else kind.resource
+        try:
+            result = await self._client.patch(resource, name, patch, namespace=namespace, patch_type=patch_type)
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            raise errors.translate(err, f"patch {kind} {_key(namespace, name)}") from err
+        return _as_dict(result)
+
+    async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> Obj:
+        """Server-side apply with the operator's field manager; ``force`` takes over conflicting fields."""
+        kind = _kind_of(obj)
+        meta = obj.get("metadata", {})
+        try:
+            result = await self._client.patch(
+                kind.resource,
+                meta["name"],
+                dict(obj),
+                namespace=meta.get("namespace"),
+                patch_type=PatchType.APPLY,
+                field_manager=names.FIELD_MANAGER,
+                force=force,
+            )
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            what = f"apply {kind} {_key(meta.get('namespace'), meta.get('name', '?'))}"
+            raise errors.translate(err, what) from err
+        return _as_dict(result)
+
+    async def create(self, obj: Mapping[str, Any]) -> Obj:
+        kind = _kind_of(obj)
+        meta = obj.get("metadata", {})
+        try:
+            result = await self._client.create(kind.resource(dict(obj)), namespace=meta.get("namespace"))
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            what = f"create {kind} {_key(meta.get('namespace'), meta.get('name', meta.get('generateName', '?')))}"
+            raise errors.translate(err, what) from err
+        return _as_dict(result)
+
+    async def delete(
+        self, kind: Kind, name: str, *, namespace: str | None = None, foreground: bool = False
+    ) -> bool:
+        """Delete; False when it was already gone."""
+        cascade = CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND
+        try:
+            await self._client.delete(kind.resource, name, namespace=namespace, cascade=cascade)
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            translated = errors.translate(err, f"delete {kind} {_key(namespace, name)}")
+            if isinstance(translated, errors.NotFound):
+                return False
+            raise translated from err
+        return True
+
+    async def evict(self, name: str, namespace: str) -> None:
+        """Evict a pod through the Eviction API, so PodDisruptionBudgets apply."""
+        from lightkube.models.meta_v1 import ObjectMeta
+        from lightkube.resources.core_v1 import Pod
+
+        body = Pod.Eviction(metadata=ObjectMeta(name=name, namespace=namespace))
+        try:
+            await self._client.create(body, name=name, namespace=namespace)  # type: ignore[call-overload]
+        except (ApiError, httpx2.HTTPError, OSError) as err:
+            raise errors.translate(err, f"evict Pod {namespace}/{name}") from err
+
+
+def _key(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+_KINDS_BY_API: dict[tuple[str, str], Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Make ``apply``/``create`` of dicts of this kind possible."""
+    _KINDS_BY_API[(kind.api_version, kind.kind)] = kind
+    return kind
+
+
+def _kind_of(obj: Mapping[str, Any]) -> Kind:
+    key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+    if key not in _KINDS_BY_API:
+        raise errors.ClusterError(f"kind {key[1]} ({key[0]}) is not registered with the cluster facade")
+    return _KINDS_BY_API[key]

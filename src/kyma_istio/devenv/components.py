@@ -1,0 +1,144 @@
+"""Command lines of the control plane's components, as pure functions of where things are.
+
+The flag sets follow what envtest and kwokctl's binary runtime pass, narrowed to one loopback host: every
+port is chosen free at start (so clusters can run side by side), leader election is off (one replica
+each), and request throttling is off (tests and benchmarks should measure our code, not API fairness).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kyma_istio.devenv.pki import PkiFiles
+
+SERVICE_CIDR = "10.96.0.0/16"
+"""Service ClusterIPs; routed nowhere inside the private network namespace."""
+
+SERVICE_IP = "10.96.0.1"
+"""The ``kubernetes`` Service's address: the first of the range, also in the serving cert."""
+
+POD_CIDR = "10.244.0.0/16"
+"""Fake pod IPs that kwok hands out."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of one cluster."""
+
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+    controller_manager: int
+    scheduler: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one cluster keeps its data, credentials and endpoints."""
+
+    workdir: Path
+    pki: PkiFiles
+    kubeconfig: Path
+    ports: Ports
+
+    @property
+    def server(self) -> str:
+        """The API server URL that clients use."""
+        return f"https://127.0.0.1:{self.ports.apiserver}"
+
+
+def etcd_args(binary: Path, layout: Layout) -> list[str]:
+    """etcd on loopback without fsync: the data is thrown away with the cluster anyway."""
+    client = f"http://127.0.0.1:{layout.ports.etcd_client}"
+    peer = f"http://127.0.0.1:{layout.ports.etcd_peer}"
+    return [
+        str(binary),
+        "--name=node0",
+        f"--data-dir={layout.workdir / 'etcd'}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=node0={peer}",
+        "--unsafe-no-fsync=true",
+        "--auto-compaction-mode=periodic",
+        "--auto-compaction-retention=5m",
+        "--log-level=warn",
+    ]
+
+
+def apiserver_args(binary: Path, layout: Layout) -> list[str]:
+    """kube-apiserver serving the admin CA's clients on loopback."""
+    pki = layout.pki
+    return [
+        str(binary),
+        f"--etcd-servers=http://127.0.0.1:{layout.ports.etcd_client}",
+        "--bind-address=127.0.0.1",
+        # Without a default route the apiserver cannot guess an address to advertise.
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={layout.ports.apiserver}",
+        f"--cert-dir={layout.workdir / 'apiserver-certs'}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki.sa_public}",
+        f"--service-account-signing-key-file={pki.sa_private}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--authorization-mode=Node,RBAC",
+        "--allow-privileged=true",
+        # Nothing would answer at the advertised address; keep the kubernetes Service without endpoints.
+        "--endpoint-reconciler-type=none",
+        "--max-requests-inflight=0",
+        "--max-mutating-requests-inflight=0",
+        "--enable-priority-and-fairness=false",
+        "--profiling=false",
+    ]
+
+
+def _component_serving(layout: Layout, port: int) -> list[str]:
+    # The shared loopback serving cert lets health probes verify TLS against our CA.
+    return [
+        f"--kubeconfig={layout.kubeconfig}",
+        f"--authentication-kubeconfig={layout.kubeconfig}",
+        f"--authorization-kubeconfig={layout.kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--tls-cert-file={layout.pki.serving_cert}",
+        f"--tls-private-key-file={layout.pki.serving_key}",
+        "--leader-elect=false",
+        "--profiling=false",
+    ]
+
+
+def controller_manager_args(binary: Path, layout: Layout) -> list[str]:
+    """kube-controller-manager: Deployments, ReplicaSets, namespaces, service accounts, node lifecycle."""
+    pki = layout.pki
+    return [
+        str(binary),
+        *_component_serving(layout, layout.ports.controller_manager),
+        f"--root-ca-file={pki.ca_cert}",
+        f"--service-account-private-key-file={pki.sa_private}",
+        f"--cluster-signing-cert-file={pki.ca_cert}",
+        f"--cluster-signing-key-file={pki.ca_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--kube-api-qps=1000",
+        "--kube-api-burst=2000",
+    ]
+
+
+def scheduler_args(binary: Path, layout: Layout) -> list[str]:
+    """kube-scheduler, so Pods land on the fake nodes the way they would on real ones."""
+    return [str(binary), *_component_serving(layout, layout.ports.scheduler)]
+
+
+def kwok_args(binary: Path, layout: Layout, stages: list[Path]) -> list[str]:
+    """kwok playing the kubelets of the nodes annotated as fake; it serves no port of its own."""
+    return [
+        str(binary),
+        f"--kubeconfig={layout.kubeconfig}",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        f"--config={','.join(str(stage) for stage in stages)}",
+        "--node-lease-duration-seconds=40",
+        f"--cidr={POD_CIDR}",
+        "--node-ip=10.240.0.1",
+    ]

@@ -1,0 +1,42 @@
+"""The whole merge: profile template, then the CR field by field, then the cluster flavour (spec 5.1).
+
+Each step is a pure function of the document so far and one field group of the CR, returning a new
+document; the order below is the reference's. Experimental flags go in before the CR (the reference adds
+them to the template), and the flavour's overrides go last so that distribution-specific CNI paths win
+over anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kyma_istio import pins
+from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.mesh.merge import cni, compatibility, components, experimental, mesh_config, proxy
+from kyma_istio.mesh.merge.deep import deep_merge
+from kyma_istio.mesh.merge.template import load_template
+from kyma_istio.mesh.profile import Flavour, Profile, flavour_overrides
+
+
+def merge(
+    spec: IstioSpec,
+    *,
+    profile: Profile,
+    flavour: Flavour = Flavour.UNKNOWN,
+    hub: str = pins.DEFAULT_HUB,
+    tag: str = pins.ISTIO_TAG,
+    experimental_enabled: bool = False,
+) -> dict[str, Any]:
+    """The IstioOperator to install for ``spec`` on a cluster of this profile and flavour."""
+    iop = load_template(profile)
+    iop = deep_merge(iop, {"spec": {"hub": hub, "tag": tag}})
+    iop = experimental.apply_experimental(iop, spec.experimental, enabled=experimental_enabled)
+    iop = mesh_config.apply_num_trusted_proxies(iop, spec.config)
+    iop = mesh_config.apply_authorizers(iop, spec.config)
+    iop = components.apply_external_traffic_policy(iop, spec.config)
+    iop = components.apply_pilot(iop, spec.components)
+    iop = components.apply_ingress_gateway(iop, spec.components)
+    iop = cni.apply_cni(iop, spec.components)
+    iop = proxy.apply_proxy(iop, spec.components)
+    iop = compatibility.apply_compatibility(iop, spec.compatibility_mode)
+    return deep_merge(iop, flavour_overrides(flavour))

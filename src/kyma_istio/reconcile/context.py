@@ -1,0 +1,100 @@
+"""What a reconcile pass needs from outside: settings, the API facade, the installer, a clock, events.
+
+Dependencies are passed in (typed by ``Protocol`` where a fake is useful) instead of living in module
+globals, so tests and the ``diff``/``plan-restarts`` commands assemble exactly what they need.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kyma_istio import pins
+from kyma_istio.cluster.kube import Kube
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Operator settings; the defaults are the reference's (spec section 11.1) where it has one."""
+
+    hub: str = pins.DEFAULT_HUB
+    """Registry of Istio's images (pilot, proxyv2, install-cni)."""
+    reconciliation_interval_s: float = 10 * 3600.0
+    """Periodic re-reconcile after Ready (drift repair)."""
+    partial_requeue_s: float = 60.0
+    """Requeue while sidecar restarts remain."""
+    experimental: bool = False
+    """Honour ``spec.experimental`` (the reference's experimental image flavour)."""
+    restart_wave_size: int = 5
+    """Owners restarted at once before waiting for their rollouts to become healthy."""
+    restart_limit: int = 30
+    """Owners restarted per reconcile; the rest are picked up by the requeue."""
+    restart_wave_timeout_s: float = 300.0
+    """How long a wave may take to become healthy before it is reported and the next wave goes."""
+    install_timeout_s: float = 360.0
+    readiness_timeout_s: int = 150
+    reinstall_on_resync: bool = True
+    """Re-run ``istioctl install`` on the periodic resync even when nothing changed (drift repair)."""
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """What the installer reports back."""
+
+    ok: bool
+    duration_s: float
+    summary: str
+    output_tail: str = ""
+
+
+class Installer(Protocol):
+    """Installs and removes Istio (``installer.istioctl.Istioctl`` in production)."""
+
+    async def install(self, iop: Mapping[str, Any]) -> InstallOutcome: ...
+
+    async def uninstall(self) -> InstallOutcome: ...
+
+
+class EventSink(Protocol):
+    """Posts Kubernetes Events about the CR."""
+
+    async def post(self, cr: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None: ...
+
+
+class Observer(Protocol):
+    """Receives pass measurements (Prometheus metrics in production)."""
+
+    def observe_install(self, duration_s: float, ok: bool) -> None: ...
+
+    def observe_restarts(self, summary: Mapping[str, int]) -> None: ...
+
+
+class NullObserver:
+    """An observer that keeps nothing."""
+
+    def observe_install(self, duration_s: float, ok: bool) -> None:
+        return None
+
+    def observe_restarts(self, summary: Mapping[str, int]) -> None:
+        return None
+
+
+def utcnow() -> datetime:
+    """Second precision, like Kubernetes timestamps, so condition times round-trip unchanged."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Deps:
+    """Everything one pass uses."""
+
+    kube: Kube
+    installer: Installer
+    events: EventSink
+    settings: Settings = field(default_factory=Settings)
+    observer: Observer = field(default_factory=NullObserver)
+    clock: Callable[[], datetime] = utcnow
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("kyma_istio.reconcile"))

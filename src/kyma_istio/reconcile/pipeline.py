@@ -1,0 +1,209 @@
+"""One reconcile pass, in the reference's order (spec section 9), returning a ``PassResult``.
+
+Order: read the CR; mark Ready unknown; validate; namespace rule; oldest-CR rule; Processing or
+Deleting; install (or uninstall); managed Istio resources; restarters (ingress gateway, then sidecars);
+last-applied annotation; Ready. Each step returns a ``Problem`` or nothing; the first problem ends the
+pass through ``_finish``, which records it, writes the status once and says how to requeue.
+
+Differences from the reference, on purpose (its section 15): one install per spec change (quirk 1), a
+deterministic oldest-CR tie-break (quirk 9), no later steps while another party's finalizer holds a
+deleted CR (quirk 10), warnings requeued on a fixed interval (quirk 11), and a pass with nothing to do
+writes nothing (``Processing`` is not flashed on a quiet periodic pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+
+from kyma_istio.api import conditions as c
+from kyma_istio.api import names
+from kyma_istio.api.v1alpha2 import IstioSpec, State
+from kyma_istio.api.validation import describe_errors
+from kyma_istio.cluster import errors, kinds
+from kyma_istio.mesh import lastapplied
+from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall
+from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.draft import Draft, changed
+
+WARNING_REQUEUE_S = 3600.0
+"""Warnings wait for the user; retry hourly rather than with a growing backoff (reference quirk 11)."""
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """How a pass ended and when to look again."""
+
+    state: State | None
+    """The state written, or None when the CR is gone."""
+    requeue_after: float | None
+    """Seconds until the next pass; None for "only on the next change"."""
+    failed: bool = False
+    """True for errors: the queue retries with exponential backoff instead of ``requeue_after``."""
+    description: str = ""
+
+
+class Pass:
+    """The state of one pass over one CR."""
+
+    def __init__(self, cr: dict[str, Any], deps: Deps, *, resync: bool) -> None:
+        self.cr = cr
+        self.deps = deps
+        self.resync = resync
+        self.meta: dict[str, Any] = cr.get("metadata", {})
+        self.live_status: dict[str, Any] | None = cr.get("status")
+        self.draft = Draft(self.live_status, deps.clock())
+        self.log = deps.log.getChild("pass")
+
+    @property
+    def key(self) -> str:
+        return f"{self.meta.get('namespace')}/{self.meta.get('name')}"
+
+    async def run(self) -> PassResult:
+        self.draft.set(c.Reason.RECONCILE_UNKNOWN)
+        try:
+            spec = IstioSpec.model_validate(self.cr.get("spec") or {})
+        except pydantic.ValidationError as err:
+            return await self._finish(c.MERGE_FAILED.problem("; ".join(describe_errors(err))))
+        problem = _duplicate_authorizer(spec)
+        if problem is None and self.meta.get("namespace") != names.OPERATOR_NAMESPACE:
+            problem = c.NOT_IN_OPERATOR_NAMESPACE.problem()
+        if problem is None:
+            problem = await self._oldest_rule()
+        if problem is not None:
+            return await self._finish(problem)
+
+        deleting = bool(self.meta.get("deletionTimestamp"))
+        try:
+            last = install.read_last_applied(self.cr)
+        except ValueError as err:
+            return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
+        quiet = not deleting and self._is_quiet(spec, last)
+        if not quiet:
+            self.draft.enter(State.DELETING if deleting else State.PROCESSING, c.DELETING if deleting else c.RECONCILING)
+            await self._write_status()
+        if deleting:
+            return await self._delete(spec)
+        return await self._install(spec, last, quiet=quiet)
+
+    # --- steps ---------------------------------------------------------------------------------------
+
+    async def _oldest_rule(self) -> c.Problem | None:
+        try:
+            crs = await self.deps.kube.list_all(kinds.ISTIO, namespace=names.OPERATOR_NAMESPACE)
+        except errors.ClusterError as err:
+            return c.LIST_FAILED.problem(str(err))
+        winner = singleton.oldest(crs)
+        if winner is not None and winner.get("metadata", {}).get("uid") != self.meta.get("uid"):
+            return c.not_oldest(str(winner["metadata"]["name"]))
+        return None
+
+    def _is_quiet(self, spec: IstioSpec, last: lastapplied.LastApplied | None) -> bool:
+        """Nothing to report: the CR is Ready and its spec is the one last applied."""
+        live_state = (self.live_status or {}).get("state")
+        return (
+            live_state == State.READY.value
+            and last is not None
+            and last.spec == spec
+            and last.istio_tag == install.target_tag()
+            and finalizer.has(self.cr)
+        )
+
+    async def _install(self, spec: IstioSpec, last: lastapplied.LastApplied | None, *, quiet: bool) -> PassResult:
+        step = install.Install(self.cr, spec, last, self.deps, self.draft, resync=self.resync, quiet=quiet)
+        problem = await step.run()
+        if problem is not None:
+            return await self._finish(problem)
+        self.cr = step.cr
+        problem = await restarters.run(step, self.deps, self.draft)
+        if problem is not None:
+            return await self._finish(problem)
+        if step.partial:
+            self.draft.set(c.Reason.RECONCILE_REQUEUED)
+            self.draft.enter(State.PROCESSING, c.RECONCILING)
+            await self._write_status()
+            return PassResult(State.PROCESSING, self.deps.settings.partial_requeue_s)
+        try:
+            self.cr = await install.write_last_applied(self.cr, spec, step.iop_hash, self.deps)
+        except errors.ClusterError as err:
+            return await self._finish(c.LAST_APPLIED_UPDATE_FAILED.problem(str(err)))
+        self.draft.set(c.Reason.RECONCILE_SUCCEEDED)
+        if spec.experimental is not None and not self.deps.settings.experimental:
+            return await self._finish(c.EXPERIMENTAL_NOT_SUPPORTED.problem())
+        self.draft.enter(State.READY, "")
+        await self._write_status()
+        return PassResult(State.READY, self.deps.settings.reconciliation_interval_s)
+
+    async def _delete(self, spec: IstioSpec) -> PassResult:
+        step = uninstall.Uninstall(self.cr, self.deps, self.draft)
+        problem = await step.run()
+        if problem is not None:
+            return await self._finish(problem)
+        if step.cr_gone or not step.finalized:
+            # Either the API server deleted the CR, or another party's finalizer still holds it: nothing of
+            # ours is left to do until that party lets go (the reference went on here, quirk 10).
+            await self._write_status(quietly_missing=True)
+            return PassResult(None if step.cr_gone else State.DELETING, None)
+        return PassResult(None, None)
+
+    # --- status --------------------------------------------------------------------------------------
+
+    async def _finish(self, problem: c.Problem) -> PassResult:
+        self.draft.record(problem)
+        await self._write_status(quietly_missing=True)
+        if problem.level is c.Level.WARNING:
+            requeue = None if problem.requeue is c.Requeue.NEVER else WARNING_REQUEUE_S
+            return PassResult(self.draft.state, requeue, description=problem.description)
+        never = problem.requeue is c.Requeue.NEVER
+        return PassResult(self.draft.state, None, failed=not never, description=problem.description)
+
+    async def _write_status(self, *, quietly_missing: bool = False) -> None:
+        """Persist the draft if it differs from what the API server holds; post an Event on a new state."""
+        rendered = self.draft.render()
+        if not changed(self.live_status, rendered):
+            return
+        previous_state = (self.live_status or {}).get("state")
+        try:
+            updated = await self.deps.kube.patch(
+                kinds.ISTIO,
+                self.meta["name"],
+                {"status": rendered},
+                namespace=self.meta.get("namespace"),
+                status=True,
+            )
+        except errors.NotFound:
+            if quietly_missing:
+                return
+            raise
+        self.live_status = updated.get("status") or rendered
+        self.cr["metadata"]["resourceVersion"] = updated.get("metadata", {}).get("resourceVersion")
+        if previous_state != rendered["state"]:
+            await self._post_state_event(previous_state, rendered)
+
+    async def _post_state_event(self, previous: str | None, rendered: Mapping[str, Any]) -> None:
+        state = rendered["state"]
+        type_ = "Warning" if state in (State.ERROR.value, State.WARNING.value) else "Normal"
+        message = f"State {previous or 'none'} -> {state}"
+        if rendered.get("description"):
+            message += f": {rendered['description']}"
+        await self.deps.events.post(self.cr, type_=type_, reason=f"State{state}", message=message)
+
+
+def _duplicate_authorizer(spec: IstioSpec) -> c.Problem | None:
+    seen: set[str] = set()
+    for authorizer in (spec.config.authorizers if spec.config else None) or []:
+        if authorizer.name in seen:
+            return c.duplicated_authorizer(authorizer.name)
+        seen.add(authorizer.name)
+    return None
+
+
+async def reconcile(namespace: str, name: str, deps: Deps, *, resync: bool = False) -> PassResult:
+    """Run one pass over the CR ``namespace/name``."""
+    cr = await deps.kube.get(kinds.ISTIO, name, namespace)
+    if cr is None:
+        return PassResult(None, None)
+    return await Pass(cr, deps, resync=resync).run()
