@@ -44,5 +44,8 @@ test: $(STAMP) lint testenv ## everything CI runs: lint, unit and integration te
 crd: $(STAMP) ## regenerate deploy/crds from the API model
 	$(VENV)/bin/kyma-istio crd > deploy/crds/operator.kyma-project.io_istios.yaml
 
+docs: $(STAMP) ## regenerate docs/reference from the API model
+	$(VENV)/bin/kyma-istio reference > docs/reference/istio-cr.md
+
 clean: ## remove the virtualenv and caches (not the Go tool cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

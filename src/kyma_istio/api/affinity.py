@@ -55,7 +55,7 @@ class NodeSelector(ApiModel):
     """Terms ORed together."""
 
     node_selector_terms: list[NodeSelectorTerm]
-    """Required. A list of node selector terms."""
+    """A list of node selector terms."""
 
 
 class PreferredSchedulingTerm(ApiModel):

@@ -195,7 +195,7 @@ class Strategy(ApiModel):
     """Deployment update strategy."""
 
     rolling_update: RollingUpdate
-    """Required. Rolling update parameters."""
+    """Rolling update parameters."""
 
 
 class KubernetesResourcesConfig(ApiModel):
@@ -213,7 +213,7 @@ class IstioComponent(ApiModel):
     """A Deployment-based component."""
 
     k8s: KubernetesResourcesConfig
-    """Required. Kubernetes settings of the component."""
+    """Kubernetes settings of the component."""
 
 
 class CniK8sConfig(ApiModel):
@@ -230,7 +230,7 @@ class CniComponent(ApiModel):
     """The Istio CNI node agent."""
 
     k8s: CniK8sConfig
-    """Required. Kubernetes settings of the CNI DaemonSet."""
+    """Kubernetes settings of the CNI DaemonSet."""
 
 
 class ProxyK8sConfig(ApiModel):
@@ -244,7 +244,7 @@ class ProxyComponent(ApiModel):
     """The istio-proxy sidecar."""
 
     k8s: ProxyK8sConfig
-    """Required. Kubernetes settings of the sidecar."""
+    """Kubernetes settings of the sidecar."""
 
 
 class Components(ApiModel):
@@ -334,9 +334,9 @@ class Condition(BaseModel):
     reason: str = Field(min_length=1, max_length=1024, pattern=CONDITION_REASON_PATTERN)
     """Why the condition last changed, in CamelCase, for programs to match on."""
     # A factory rather than ``""``: the CRD sets no defaults, and a factory does not show in the schema.
+    # The length limit is the API server's only, so that a long error never stops a status from being built.
     message: str = Field(default_factory=str, json_schema_extra={"maxLength": CONDITION_MESSAGE_MAX_LENGTH})
-    """Details for people; may be empty. The length limit is left to the API server so that a long
-    error never stops the operator from reporting it."""
+    """Details for people; may be empty."""
     lastTransitionTime: datetime  # noqa: N815 - wire name
     """When ``status`` last changed."""
     observedGeneration: int | None = Field(  # noqa: N815 - wire name
@@ -346,10 +346,9 @@ class Condition(BaseModel):
 
 
 class IstioStatus(BaseModel):
-    """The observed state of the installation, written by the operator only.
+    """The observed state of the installation, written by the operator only."""
 
-    Kyma's schema, field by field, so that tools reading Kyma's status read ours unchanged.
-    """
+    # Kyma's schema field by field, so that tools reading Kyma's status read ours unchanged.
 
     model_config = ConfigDict(extra="ignore", frozen=True, use_attribute_docstrings=True)
 

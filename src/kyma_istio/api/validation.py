@@ -50,11 +50,11 @@ _WITHOUT_VALUE: Final = frozenset({"missing", "extra_forbidden"})
 
 _MAX_SHOWN: Final = 60
 _QUOTED: Final = re.compile(r"'((?:[^'\\]|\\.)*)'")
-_SERVED_VERSION: Final = f"{names.GROUP}/{names.VERSION}"
+_SERVED_VERSION: Final = names.API_VERSION
 _REMOVED_VERSION: Final = f"{names.GROUP}/v1alpha1"
 
 
-class InvalidIstio(ValueError):  # noqa: N818 - reads as a verdict: "raise InvalidIstio(...)"
+class InvalidIstio(ValueError):
     """An ``Istio`` document that cannot be used; ``problems`` holds one line per broken rule."""
 
     def __init__(self, problems: Sequence[str]) -> None:

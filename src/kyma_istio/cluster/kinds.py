@@ -55,6 +55,10 @@ STATEFULSET = Kind("apps", "v1", "StatefulSet", "statefulsets")
 REPLICASET = Kind("apps", "v1", "ReplicaSet", "replicasets")
 CRD = Kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False)
 MUTATING_WEBHOOK = Kind(
-    "admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", False
+    "admissionregistration.k8s.io",
+    "v1",
+    "MutatingWebhookConfiguration",
+    "mutatingwebhookconfigurations",
+    False,
 )
 LEASE = Kind("coordination.k8s.io", "v1", "Lease", "leases")

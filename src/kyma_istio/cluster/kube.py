@@ -15,6 +15,8 @@ from typing import Any
 import httpx2
 from lightkube import AsyncClient, KubeConfig
 from lightkube.core.exceptions import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Pod
 from lightkube.types import CascadeType, PatchType
 
 from kyma_istio.api import names
@@ -46,7 +48,10 @@ class Kube:
         """A client from a kubeconfig file, else in-cluster config or $KUBECONFIG / ~/.kube/config."""
         config = KubeConfig.from_file(kubeconfig) if kubeconfig else None
         client = AsyncClient(
-            config=config, field_manager=names.FIELD_MANAGER, timeout=httpx2.Timeout(timeout_s), trust_env=False
+            config=config,
+            field_manager=names.FIELD_MANAGER,
+            timeout=httpx2.Timeout(timeout_s),
+            trust_env=False,
         )
         return cls(client)
 
@@ -77,7 +82,7 @@ class Kube:
                 return None
             raise translated from err
 
-    async def list(
+    async def stream(
         self,
         kind: Kind,
         *,
@@ -89,7 +94,8 @@ class Kube:
         """Stream objects page by page (``limit`` + ``continue``); the caller reduces them as they come."""
         ns: Any = namespace if namespace is not None else ("*" if kind.namespaced else None)
         try:
-            async for obj in self._client.list(
+            client: Any = self._client
+            async for obj in client.list(
                 kind.resource, namespace=ns, labels=labels, fields=fields, chunk_size=chunk_size
             ):
                 yield _as_dict(obj)
@@ -98,7 +104,7 @@ class Kube:
 
     async def list_all(self, kind: Kind, **kwargs: Any) -> list[Obj]:
         """Every object of a (small) list."""
-        return [obj async for obj in self.list(kind, **kwargs)]
+        return [obj async for obj in self.stream(kind, **kwargs)]
 
     async def patch(
         self,
@@ -113,7 +119,9 @@ class Kube:
         """A merge (default), strategic or JSON patch; ``status`` targets the status subresource."""
         resource = kind.resource.Status if status else kind.resource
         try:
-            result = await self._client.patch(resource, name, patch, namespace=namespace, patch_type=patch_type)
+            result = await self._client.patch(
+                resource, name, patch, namespace=namespace, patch_type=patch_type
+            )
         except (ApiError, httpx2.HTTPError, OSError) as err:
             raise errors.translate(err, f"patch {kind} {_key(namespace, name)}") from err
         return _as_dict(result)
@@ -141,9 +149,11 @@ class Kube:
         kind = _kind_of(obj)
         meta = obj.get("metadata", {})
         try:
-            result = await self._client.create(kind.resource(dict(obj)), namespace=meta.get("namespace"))
+            client: Any = self._client
+            result = await client.create(kind.resource(dict(obj)), namespace=meta.get("namespace"))
         except (ApiError, httpx2.HTTPError, OSError) as err:
-            what = f"create {kind} {_key(meta.get('namespace'), meta.get('name', meta.get('generateName', '?')))}"
+            name = meta.get("name", meta.get("generateName", "?"))
+            what = f"create {kind} {_key(meta.get('namespace'), name)}"
             raise errors.translate(err, what) from err
         return _as_dict(result)
 
@@ -163,12 +173,9 @@ class Kube:
 
     async def evict(self, name: str, namespace: str) -> None:
         """Evict a pod through the Eviction API, so PodDisruptionBudgets apply."""
-        from lightkube.models.meta_v1 import ObjectMeta
-        from lightkube.resources.core_v1 import Pod
-
         body = Pod.Eviction(metadata=ObjectMeta(name=name, namespace=namespace))
         try:
-            await self._client.create(body, name=name, namespace=namespace)  # type: ignore[call-overload]
+            await self._client.create(body, name=name, namespace=namespace)
         except (ApiError, httpx2.HTTPError, OSError) as err:
             raise errors.translate(err, f"evict Pod {namespace}/{name}") from err
 

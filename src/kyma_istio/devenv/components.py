@@ -101,6 +101,9 @@ def _component_serving(layout: Layout, port: int) -> list[str]:
         f"--kubeconfig={layout.kubeconfig}",
         f"--authentication-kubeconfig={layout.kubeconfig}",
         f"--authorization-kubeconfig={layout.kubeconfig}",
+        # Our CA directly, instead of looking up front-proxy settings this API server does not have.
+        "--authentication-skip-lookup=true",
+        f"--client-ca-file={layout.pki.ca_cert}",
         "--bind-address=127.0.0.1",
         f"--secure-port={port}",
         f"--tls-cert-file={layout.pki.serving_cert}",

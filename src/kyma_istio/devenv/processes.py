@@ -1,15 +1,17 @@
 """Starting, probing and ending the control plane's processes.
 
 Every component runs in its own session (so its process group is its pid, and a Ctrl-C aimed at the
-terminal reaches only us, and we end it in order). Attached components also get ``PR_SET_PDEATHSIG`` so
-that even a SIGKILLed test run leaves no server behind; detached ones (``dev-cluster up``) must outlive
-the CLI and get neither. Output goes to one log file per component, which failures quote.
+terminal reaches only us, and we end it in order). Attached components also get a parent-death signal
+(through util-linux's ``setpriv``, from the same package as ``unshare``; a ``preexec_fn`` would not be
+safe with threads) so that even a SIGKILLed test run leaves no server behind. Detached ones
+(``dev-cluster up``) must outlive the CLI and get none. Output goes to one log file per component, which
+failures quote.
 """
 
 import contextlib
-import ctypes
 import http.client
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -19,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
@@ -28,6 +29,7 @@ class Process:
     """A started component: its name, process handle and log file."""
 
     name: str
+    executable: str
     popen: "subprocess.Popen[bytes]"
     log: Path
 
@@ -45,10 +47,10 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec; libc's prctl is the only way to ask for this.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with_parent(argv: list[str]) -> list[str]:
+    # The death signal survives exec, so the component itself (same pid) dies with us.
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 def child_environment() -> dict[str, str]:
@@ -61,16 +63,14 @@ def spawn(name: str, argv: Sequence[str], *, log_dir: Path, detach: bool) -> Pro
     log = log_dir / f"{name}.log"
     with log.open("ab") as sink:
         popen = subprocess.Popen(
-            list(argv),
+            list(argv) if detach else _die_with_parent(list(argv)),
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=None if detach else _die_with_parent,
             env=child_environment(),
-            close_fds=True,
         )
-    return Process(name=name, popen=popen, log=log)
+    return Process(name=name, executable=argv[0], popen=popen, log=log)
 
 
 def _signal_group(pid: int, signum: signal.Signals) -> None:
@@ -79,13 +79,15 @@ def _signal_group(pid: int, signum: signal.Signals) -> None:
 
 
 def stop_processes(processes: Sequence[Process], *, grace: float = 5.0) -> None:
-    """SIGTERM every component's group at once, then SIGKILL whatever outlives the grace period."""
+    """End components one by one in the given order: SIGTERM the group, SIGKILL it after ``grace``.
+
+    One by one, because kube-apiserver's graceful shutdown waits for etcd: ended together, the API
+    server spends its whole grace period reconnecting to a gone etcd.
+    """
     for process in processes:
         _signal_group(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for process in processes:
         try:
-            process.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+            process.popen.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             _signal_group(process.pid, signal.SIGKILL)
             process.popen.wait()
@@ -103,17 +105,24 @@ def pid_runs(pid: int, executable: str) -> bool:
     return state != "Z" and Path(argv0).name == Path(executable).name
 
 
-def stop_pids(pids: dict[str, int], executables: dict[str, str], *, grace: float = 5.0) -> list[str]:
-    """End detached components by pid (not our children); returns the names that were still running."""
-    running = {name: pid for name, pid in pids.items() if pid_runs(pid, executables.get(name, name))}
-    for pid in running.values():
+def stop_pids(pids: Sequence[tuple[int, str]], *, grace: float = 5.0) -> int:
+    """End detached components, given as ``(pid, executable)`` in stop order; returns how many ran.
+
+    They are not our children, so their exit is observed through ``/proc``; a pid that now runs
+    another program (reused after the cluster died) is left alone.
+    """
+    stopped = 0
+    for pid, executable in pids:
+        if not pid_runs(pid, executable):
+            continue
+        stopped += 1
         _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for name, pid in running.items():
-        while pid_runs(pid, executables.get(name, name)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        _signal_group(pid, signal.SIGKILL)
-    return sorted(running)
+        deadline = time.monotonic() + grace
+        while pid_runs(pid, executable) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if pid_runs(pid, executable):
+            _signal_group(pid, signal.SIGKILL)
+    return stopped
 
 
 def log_tail(path: Path, *, lines: int = 30) -> str:
@@ -134,6 +143,11 @@ def https_get(port: int, path: str, context: ssl.SSLContext, *, timeout: float =
         return response.status, response.read()
     finally:
         connection.close()
+
+
+def https_ok(port: int, path: str, context: ssl.SSLContext) -> bool:
+    """True when ``https://127.0.0.1:<port><path>`` answers 200 (a health endpoint is up)."""
+    return https_get(port, path, context)[0] == 200
 
 
 def http_get(port: int, path: str, *, timeout: float = 2.0) -> tuple[int, bytes]:

@@ -18,7 +18,7 @@ _CONTAINERS = frozenset({"discovery", "istio-proxy", "install-cni"})
 def _image_version(image: str) -> str:
     """``major.minor.patch`` of an image reference's tag (digests and registries with ports handled)."""
     reference = image.split("@", 1)[0]
-    name, sep, tag = reference.rpartition(":")
+    _name, sep, tag = reference.rpartition(":")
     if not sep or "/" in tag:
         raise ValueError(f"Unable to parse container image reference: {image}")
     try:
@@ -45,7 +45,8 @@ def verify_pod_versions(pods: Iterable[Mapping[str, Any]], target_version: str) 
             if first is None:
                 first = (meta.get("name", "?"), version)
             elif version != first[1]:
-                return f"Image version of Pod {meta.get('name')} {version} do not match other Pods version {first[1]}"
+                pod_name = meta.get("name")
+                return f"Image version of Pod {pod_name} {version} do not match other Pods version {first[1]}"
     if first is None:
         return "Unable to obtain installed Istio image version"
     if first[1] != target_version:

@@ -21,12 +21,16 @@ class Draft:
         live = live_status or {}
         self.now = now
         self.conditions: list[Condition] = [Condition.model_validate(x) for x in live.get("conditions") or []]
-        self.state: State = State(live["state"]) if live.get("state") in State._value2member_map_ else State.PROCESSING
+        self.state: State = (
+            State(live["state"]) if live.get("state") in State._value2member_map_ else State.PROCESSING
+        )
         self.description: str = str(live.get("description") or "")
 
     def set(self, reason: c.Reason, message: str | None = None) -> None:
         """Set the condition a reason belongs to."""
-        self.conditions = c.set_condition(self.conditions, c.make_condition(reason, message=message, now=self.now))
+        self.conditions = c.set_condition(
+            self.conditions, c.make_condition(reason, message=message, now=self.now)
+        )
 
     def record(self, problem: c.Problem) -> None:
         """Put the CR into the problem's state, with its description and condition."""

@@ -151,14 +151,19 @@ class Install:
             self.log.debug("IstioOperator unchanged and installation verified; istioctl not run")
             return None
         await self.deps.events.post(
-            self.cr, type_="Normal", reason="InstallStarted",
-            message=f"Installing Istio {pins.ISTIO_VERSION} ({self.profile} profile, hub {self.deps.settings.hub})",
+            self.cr,
+            type_="Normal",
+            reason="InstallStarted",
+            message=f"Installing Istio {pins.ISTIO_VERSION} "
+            f"({self.profile} profile, hub {self.deps.settings.hub})",
         )
         result = await self.deps.installer.install(self.iop)
         self.deps.observer.observe_install(result.duration_s, result.ok)
         if result.ok:
             await self.deps.events.post(
-                self.cr, type_="Normal", reason="InstallSucceeded",
+                self.cr,
+                type_="Normal",
+                reason="InstallSucceeded",
                 message=f"Istio {pins.ISTIO_VERSION} installed in {result.duration_s:.1f}s",
             )
             return None

@@ -53,7 +53,7 @@ async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.P
         existing: list[dict[str, Any]] = []
         for managed_kind in desired.MANAGED_KINDS:
             kind = kind_of(managed_kind)
-            labels = {key: value for key, value in desired.OWNERSHIP_LABELS.items()}
+            labels = dict(desired.OWNERSHIP_LABELS.items())
             existing += await kube.list_all(kind, labels=labels)
         for key in desired.resources_to_prune(wanted, existing):
             kind = next(kind_of(k) for k in desired.MANAGED_KINDS if k.kind == key.kind)

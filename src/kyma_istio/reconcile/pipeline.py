@@ -83,7 +83,9 @@ class Pass:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
         quiet = not deleting and self._is_quiet(spec, last)
         if not quiet:
-            self.draft.enter(State.DELETING if deleting else State.PROCESSING, c.DELETING if deleting else c.RECONCILING)
+            self.draft.enter(
+                State.DELETING if deleting else State.PROCESSING, c.DELETING if deleting else c.RECONCILING
+            )
             await self._write_status()
         if deleting:
             return await self._delete(spec)
@@ -112,7 +114,9 @@ class Pass:
             and finalizer.has(self.cr)
         )
 
-    async def _install(self, spec: IstioSpec, last: lastapplied.LastApplied | None, *, quiet: bool) -> PassResult:
+    async def _install(
+        self, spec: IstioSpec, last: lastapplied.LastApplied | None, *, quiet: bool
+    ) -> PassResult:
         step = install.Install(self.cr, spec, last, self.deps, self.draft, resync=self.resync, quiet=quiet)
         problem = await step.run()
         if problem is not None:

@@ -36,7 +36,11 @@ async def restart_gateway(deps: Deps) -> None:
     patch = {
         "spec": {
             "template": {
-                "metadata": {"annotations": {names.RESTARTED_AT_ANNOTATION: deps.clock().isoformat().replace("+00:00", "Z")}}
+                "metadata": {
+                    "annotations": {
+                        names.RESTARTED_AT_ANNOTATION: deps.clock().isoformat().replace("+00:00", "Z")
+                    }
+                }
             }
         }
     }
@@ -60,7 +64,9 @@ async def run(step: Install, deps: Deps, draft: Draft) -> c.Problem | None:
         try:
             await restart_gateway(deps)
             await deps.events.post(
-                step.cr, type_="Normal", reason="IngressGatewayRestarted",
+                step.cr,
+                type_="Normal",
+                reason="IngressGatewayRestarted",
                 message="numTrustedProxies changed; istio-system/istio-ingressgateway restarted",
             )
         except errors.ClusterError as err:

@@ -68,7 +68,10 @@ class Uninstall:
         except errors.ClusterError as err:
             return c.UNINSTALL_FAILED.problem(str(err))
         await self.deps.events.post(
-            self.cr, type_="Normal", reason="IstioUninstalled", message=f"Istio removed in {result.duration_s:.1f}s"
+            self.cr,
+            type_="Normal",
+            reason="IstioUninstalled",
+            message=f"Istio removed in {result.duration_s:.1f}s",
         )
         return None
 

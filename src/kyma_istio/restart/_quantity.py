@@ -30,7 +30,7 @@ def quantity_value(text: str) -> Fraction | None:
         return None
     value = Fraction(match["number"])
     if match["binary"] is not None:
-        return value * 1024 ** _BINARY[match["binary"]]
+        return value * Fraction(1024) ** _BINARY[match["binary"]]
     if match["exponent"] is not None:
         exponent = int(match["exponent"])
         # A huge exponent would make the exact power arbitrarily expensive; no real resource needs it.

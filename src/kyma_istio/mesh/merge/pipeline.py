@@ -8,6 +8,8 @@ over anything else.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 from kyma_istio import pins
@@ -28,8 +30,7 @@ def merge(
     experimental_enabled: bool = False,
 ) -> dict[str, Any]:
     """The IstioOperator to install for ``spec`` on a cluster of this profile and flavour."""
-    iop = load_template(profile)
-    iop = deep_merge(iop, {"spec": {"hub": hub, "tag": tag}})
+    iop = _with_images(load_template(profile), hub=hub, tag=tag)
     iop = experimental.apply_experimental(iop, spec.experimental, enabled=experimental_enabled)
     iop = mesh_config.apply_num_trusted_proxies(iop, spec.config)
     iop = mesh_config.apply_authorizers(iop, spec.config)
@@ -40,3 +41,13 @@ def merge(
     iop = proxy.apply_proxy(iop, spec.components)
     iop = compatibility.apply_compatibility(iop, spec.compatibility_mode)
     return deep_merge(iop, flavour_overrides(flavour))
+
+
+def _with_images(iop: Mapping[str, Any], *, hub: str, tag: str) -> dict[str, Any]:
+    """Set ``spec.hub`` and ``spec.tag``, placed right after ``profile`` where readers look for them."""
+    result = copy.deepcopy(dict(iop))
+    spec = result.get("spec") or {}
+    head = {key: spec[key] for key in ("profile",) if key in spec}
+    rest = {key: value for key, value in spec.items() if key not in {"profile", "hub", "tag"}}
+    result["spec"] = {**head, "hub": hub, "tag": tag, **rest}
+    return result

@@ -12,8 +12,5 @@ from kyma_istio.restart.podview import PodView
 def is_candidate(pod: PodView) -> bool:
     """Running, not terminating, every condition True, and injected (has ``sidecar.istio.io/status``)."""
     return (
-        pod.phase == "Running"
-        and not pod.terminating
-        and pod.all_conditions_true
-        and pod.has_sidecar_status
+        pod.phase == "Running" and not pod.terminating and pod.all_conditions_true and pod.has_sidecar_status
     )

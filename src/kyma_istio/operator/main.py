@@ -1,0 +1,164 @@
+"""``kyma-istio run``: assemble the operator (client, installer, events, metrics), serve probes and metrics,
+take the Lease if asked to, and reconcile until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kyma_istio.api import names
+from kyma_istio.cluster.kube import Kube
+from kyma_istio.installer import istioctl
+from kyma_istio.operator import leader as leader_mod
+from kyma_istio.operator import logs
+from kyma_istio.operator.events import KubeEvents
+from kyma_istio.operator.metrics import Metrics
+from kyma_istio.operator.runtime import Controller, run_controller
+from kyma_istio.operator.workqueue import Backoff
+from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
+
+log = logging.getLogger("kyma_istio.operator")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Command-line options of ``kyma-istio run`` (defaults as in the reference, spec section 11.1)."""
+
+    kubeconfig: Path | None = None
+    metrics_address: str = ":8090"
+    health_address: str = ":8091"
+    leader_elect: bool = False
+    leader_namespace: str = names.OPERATOR_NAMESPACE
+    failure_base_delay_s: float = 1.0
+    failure_max_delay_s: float = 1000.0
+    log_format: str = "json"
+    log_level: str = "info"
+    istioctl_path: Path | None = None
+    settings: Settings = field(default_factory=Settings)
+
+
+class IstioctlInstaller:
+    """Adapts ``installer.istioctl.Istioctl`` to the reconciler's ``Installer`` protocol."""
+
+    def __init__(self, tool: istioctl.Istioctl, settings: Settings) -> None:
+        self.tool = tool
+        self.settings = settings
+
+    async def install(self, iop: Mapping[str, Any]) -> InstallOutcome:
+        r = await self.tool.install(
+            iop,
+            timeout_s=self.settings.install_timeout_s,
+            readiness_timeout_s=self.settings.readiness_timeout_s,
+        )
+        return InstallOutcome(r.ok, r.duration_s, r.summary, r.output_tail)
+
+    async def uninstall(self) -> InstallOutcome:
+        r = await self.tool.uninstall_purge(timeout_s=self.settings.install_timeout_s)
+        return InstallOutcome(r.ok, r.duration_s, r.summary, r.output_tail)
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host or "0.0.0.0", int(port))
+
+
+async def _serve(app: web.Application, address: str) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, port = _split_address(address)
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def build_apps(metrics: Metrics, ready: asyncio.Event) -> tuple[web.Application, web.Application]:
+    """The metrics app (``/metrics``) and the probes app (``/healthz``, ``/readyz``)."""
+
+    async def metrics_handler(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def readyz(_: web.Request) -> web.Response:
+        return web.Response(text="ok") if ready.is_set() else web.Response(status=503, text="not ready")
+
+    metrics_app = web.Application()
+    metrics_app.router.add_get("/metrics", metrics_handler)
+    probes = web.Application()
+    probes.router.add_get("/healthz", healthz)
+    probes.router.add_get("/readyz", readyz)
+    return metrics_app, probes
+
+
+def assemble(options: Options, kube: Kube, metrics: Metrics) -> Controller:
+    """The controller with its dependencies, ready to run."""
+    tool = istioctl.Istioctl(
+        istioctl.find_istioctl(options.istioctl_path),
+        kubeconfig=options.kubeconfig,
+        log=log.getChild("istioctl"),
+    )
+    deps = Deps(
+        kube=kube,
+        installer=IstioctlInstaller(tool, options.settings),
+        events=KubeEvents(kube),
+        settings=options.settings,
+        observer=metrics,
+    )
+    backoff = Backoff(options.failure_base_delay_s, options.failure_max_delay_s)
+    return Controller.create(deps, metrics, backoff=backoff)
+
+
+async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
+    """Run the operator until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if options.kubeconfig:
+        os.environ["KUBECONFIG"] = str(options.kubeconfig)  # kopf's own login reads it
+    kube = Kube.connect(options.kubeconfig)
+    metrics = Metrics()
+    ready = asyncio.Event()
+    metrics_app, probes_app = build_apps(metrics, ready)
+    runners = [
+        await _serve(metrics_app, options.metrics_address),
+        await _serve(probes_app, options.health_address),
+    ]
+    try:
+        controller = assemble(options, kube, metrics)
+        if options.leader_elect:
+            elector = leader_mod.LeaseElector(
+                kube,
+                names.LEADER_ELECTION_ID,
+                options.leader_namespace,
+                f"{socket.gethostname()}-{os.getpid()}",
+            )
+            await elector.acquire()
+            keeper = asyncio.create_task(elector.keep())
+            keeper.add_done_callback(lambda _: stop.set())
+        log.info("operator started", extra={"step": "startup"})
+        await run_controller(controller, stop=stop, ready=ready)
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        await kube.close()
+        log.info("operator stopped", extra={"step": "shutdown"})
+
+
+def run(options: Options) -> None:
+    logs.configure(fmt=options.log_format, level=options.log_level)
+    asyncio.run(serve(options))

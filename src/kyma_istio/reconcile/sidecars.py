@@ -1,0 +1,319 @@
+"""The cluster side of the sidecar restarter (spec section 6): stream pods into a ``PlanBuilder``, look up
+each owner once, execute the plan in health-gated waves, and report the outcome on the CR.
+
+The plan itself (which pod, which owner, which action) is pure (``kyma_istio.restart``); this module
+only reads facts and carries out actions. Every owner rolled out gets the plan's target hash on its pod
+template, so a repeated pass never restarts it again for the same target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lightkube.types import PatchType
+
+from kyma_istio.api import conditions as c
+from kyma_istio.api import names
+from kyma_istio.cluster import errors, kinds
+from kyma_istio.cluster.kinds import Kind
+from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
+from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.draft import Draft
+from kyma_istio.restart.owners import ActionKind, WorkloadKey
+from kyma_istio.restart.plan import Outcome, OwnerAction, PlanBuilder, RestartPlan, mark_failed, waves
+from kyma_istio.restart.podview import OwnerRef, reduce_pod
+from kyma_istio.restart.predicates import Expectation
+from kyma_istio.restart.predicates.expectation import ProxyResources
+from kyma_istio.restart.selection import Selection
+
+if TYPE_CHECKING:
+    from kyma_istio.reconcile.install import Install
+
+PAGE_SIZE = 500
+_POLL_S = 1.0
+_RC = Kind("", "v1", "ReplicationController", "replicationcontrollers")
+_WORKLOAD_KINDS: dict[str, Kind] = {
+    "Deployment": kinds.DEPLOYMENT,
+    "StatefulSet": kinds.STATEFULSET,
+    "DaemonSet": kinds.DAEMONSET,
+    "ReplicaSet": kinds.REPLICASET,
+    "ReplicationController": _RC,
+}
+
+
+def expectation_for(step: Install) -> Expectation:
+    """The sidecar every injected pod should run after this pass (spec 6.2)."""
+    resources = expected_proxy_resources(step.iop)
+    compat_now = bool(step.spec.compatibility_mode)
+    compat_before = bool(step.last.spec.compatibility_mode) if step.last else False
+    return Expectation(
+        image=expected_proxy_image(step.iop),
+        resources=ProxyResources(
+            cpu_request=resources["requests"]["cpu"],
+            memory_request=resources["requests"]["memory"],
+            cpu_limit=resources["limits"]["cpu"],
+            memory_limit=resources["limits"]["memory"],
+        ),
+        compatibility_changed=compat_now != compat_before and step.last is not None,
+        compatibility_mode=compat_now,
+    )
+
+
+def _controller_of(obj: Mapping[str, Any]) -> OwnerRef | None:
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    if not refs:
+        return None
+    ref = next((r for r in refs if r.get("controller")), refs[0])
+    return OwnerRef(
+        kind=ref["kind"], name=ref["name"], api_version=ref.get("apiVersion", ""), uid=ref.get("uid", "")
+    )
+
+
+async def build_plan(
+    deps: Deps, builder: PlanBuilder, *, running_only: bool, limit: int | None
+) -> RestartPlan:
+    """Stream pods page by page, then look up each ReplicaSet and workload once, then plan."""
+    kube = deps.kube
+    fields = {"status.phase": "Running"} if running_only else None
+    async for pod in kube.stream(kinds.POD, fields=fields, chunk_size=PAGE_SIZE):
+        builder.add(reduce_pod(pod))
+    rs_owners: dict[tuple[str, str], OwnerRef | None] = {}
+    for namespace, name in sorted(builder.replicasets_to_resolve()):
+        rs = await kube.get(kinds.REPLICASET, name, namespace)
+        if rs is not None:
+            rs_owners[(namespace, name)] = _controller_of(rs)
+    strategies: dict[tuple[str, str, str], str] = {}
+    targets: dict[tuple[str, str, str], str | None] = {}
+    annotations: dict[tuple[str, str, str], Mapping[str, str]] = {}
+    for workload in sorted(builder.workloads_to_inspect(rs_owners)):
+        obj = await kube.get(_WORKLOAD_KINDS[workload.kind], workload.name, workload.namespace)
+        if obj is None:
+            continue
+        spec = obj.get("spec") or {}
+        strategies[workload] = str((spec.get("updateStrategy") or spec.get("strategy") or {}).get("type", ""))
+        template_meta = (spec.get("template") or {}).get("metadata") or {}
+        targets[workload] = (template_meta.get("annotations") or {}).get(names.RESTART_TARGET_ANNOTATION)
+        annotations[workload] = obj.get("metadata", {}).get("annotations") or {}
+    opted_out = {
+        ns["metadata"]["name"]
+        async for ns in kube.stream(kinds.NAMESPACE)
+        if (ns["metadata"].get("annotations") or {}).get(names.RESTART_OPT_OUT_ANNOTATION) == "disabled"
+    }
+    return builder.build(
+        replicaset_owners=rs_owners,
+        workload_strategies=strategies,
+        owner_template_targets=targets,
+        owner_annotations=annotations,
+        opted_out_namespaces=opted_out,
+        limit=limit,
+    )
+
+
+async def _stamp(deps: Deps, action: OwnerAction, target: str, *, restart: bool) -> None:
+    """Record the target on the owner's pod template; with ``restart`` also the restart time (a rollout)."""
+    stamp = {names.RESTART_TARGET_ANNOTATION: target}
+    if restart:
+        stamp[names.RESTARTED_AT_ANNOTATION] = deps.clock().isoformat().replace("+00:00", "Z")
+    patch = {"spec": {"template": {"metadata": {"annotations": stamp}}}}
+    w = action.workload
+    await deps.kube.patch(
+        _WORKLOAD_KINDS[w.kind], w.name, patch, namespace=w.namespace, patch_type=PatchType.STRATEGIC
+    )
+
+
+async def _evict(
+    deps: Deps, action: OwnerAction, selection: Selection, *, sequential: bool, timeout_s: float
+) -> None:
+    """Evict the owner's pods that still want a restart; one by one, replacement ready, when sequential."""
+    w = action.workload
+    if w.kind in _WORKLOAD_KINDS:
+        await _stamp(deps, action, selection.target, restart=False)
+    pods = [
+        p
+        async for p in deps.kube.stream(kinds.POD, namespace=w.namespace)
+        if any(ref.get("uid") == action.uid for ref in p["metadata"].get("ownerReferences") or [])
+    ]
+    for pod in pods:
+        if not selection.wants_restart(reduce_pod(pod)):
+            continue
+        name = pod["metadata"]["name"]
+        try:
+            await deps.kube.evict(name, w.namespace)
+        except errors.Transient as err:
+            raise errors.ClusterError(
+                f"eviction of Pod {w.namespace}/{name} refused (PodDisruptionBudget?): {err}"
+            ) from err
+        if sequential:
+            await _wait_replacement(deps, w.namespace, name, pod["metadata"].get("uid"), timeout_s)
+
+
+async def _wait_replacement(
+    deps: Deps, namespace: str, name: str, old_uid: str | None, timeout_s: float
+) -> None:
+    """Wait until a pod of the same name (a StatefulSet's) or the owner is back to ready."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        pod = await deps.kube.get(kinds.POD, name, namespace)
+        if pod is not None and pod["metadata"].get("uid") != old_uid and reduce_pod(pod).all_conditions_true:
+            return
+        if pod is None and old_uid is not None:
+            # DaemonSet pods get new names; give the controller a moment and move on.
+            await asyncio.sleep(_POLL_S)
+            return
+        await asyncio.sleep(_POLL_S)
+    raise errors.ClusterError(f"replacement of Pod {namespace}/{name} not ready after {timeout_s:.0f}s")
+
+
+def _healthy(obj: Mapping[str, Any]) -> bool:
+    """A workload whose rollout finished: every replica updated and available."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if (status.get("observedGeneration") or 0) < (obj.get("metadata", {}).get("generation") or 0):
+        return False
+    kind = obj.get("kind")
+    if kind == "DaemonSet":
+        desired = status.get("desiredNumberScheduled", 0)
+        return bool(status.get("updatedNumberScheduled", 0) == desired == status.get("numberAvailable", 0))
+    replicas = spec.get("replicas", 1)
+    ready_key = "readyReplicas" if kind == "StatefulSet" else "availableReplicas"
+    return bool(status.get("updatedReplicas", 0) == replicas and status.get(ready_key, 0) == replicas)
+
+
+async def _wait_wave(deps: Deps, wave: list[OwnerAction], cr: Mapping[str, Any]) -> None:
+    """Let the wave's rollouts become healthy before the next wave; report, never block forever."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deps.settings.restart_wave_timeout_s
+    waiting = [a.workload for a in wave if a.action is ActionKind.ROLLOUT]
+    while waiting and loop.time() < deadline:
+        await asyncio.sleep(_POLL_S)
+        still = []
+        for w in waiting:
+            obj = await deps.kube.get(_WORKLOAD_KINDS[w.kind], w.name, w.namespace)
+            if obj is not None and not _healthy(obj):
+                still.append(w)
+        waiting = still
+    if waiting:
+        listed = ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in waiting)
+        await deps.events.post(
+            cr, type_="Warning", reason="RolloutSlow", message=f"not healthy in time: {listed}"
+        )
+
+
+async def execute(
+    deps: Deps, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]
+) -> dict[WorkloadKey, str]:
+    """Carry out the plan's actions wave by wave; the failures, by owner."""
+    failures: dict[WorkloadKey, str] = {}
+    batches = waves(plan.actions, deps.settings.restart_wave_size)
+    timeout = deps.settings.restart_wave_timeout_s
+    for index, wave in enumerate(batches):
+        for action in wave:
+            w = action.workload
+            try:
+                if action.action is ActionKind.ROLLOUT:
+                    await _stamp(deps, action, plan.target, restart=True)
+                else:
+                    sequential = action.action is ActionKind.EVICT_SEQUENTIAL
+                    await _evict(deps, action, selection, sequential=sequential, timeout_s=timeout)
+            except errors.ClusterError as err:
+                failures[w] = str(err)
+                await deps.events.post(
+                    cr,
+                    type_="Warning",
+                    reason="SidecarRestartFailed",
+                    message=f"{w.kind} {w.namespace}/{w.name}: {err}",
+                )
+                continue
+            rules = ", ".join(str(r) for r in action.rules)
+            await deps.events.post(
+                cr,
+                type_="Normal",
+                reason="SidecarRestart",
+                message=f"{action.action} {w.kind} {w.namespace}/{w.name}: "
+                f"{action.pods} pod(s) with outdated sidecars ({rules})",
+            )
+        if index < len(batches) - 1:
+            await _wait_wave(deps, wave, cr)
+    return failures
+
+
+def _manual_refs(plan: RestartPlan) -> list[str]:
+    refs: list[str] = []
+    for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):
+        shown = list(outcome.example_refs())
+        refs += shown + [f"{outcome.workload.namespace}/?"] * (outcome.pods - len(shown))
+    return refs
+
+
+def _summary_counts(plan: RestartPlan) -> dict[str, int]:
+    summary = plan.summary()
+    counts = {
+        "current": summary.current,
+        "manual": summary.manual,
+        "skipped": summary.skipped,
+        "pending": summary.pending,
+    }
+    counts["outdated"] = sum(summary.outdated.values())
+    counts["restart_success"] = sum(
+        o.pods for o in plan.outcomes_of(Outcome.ROLLOUT_VIA_OWNER, Outcome.EVICT)
+    )
+    counts["restart_failed"] = sum(o.pods for o in plan.outcomes_of(Outcome.FAILED))
+    return counts
+
+
+async def restart_outdated(step: Install, deps: Deps, draft: Draft) -> c.Problem | None:
+    """Restart the owners of outdated sidecars; set ``ProxySidecarRestartSucceeded`` accordingly."""
+    try:
+        expectation = expectation_for(step)
+        builder = PlanBuilder.for_restart(expectation)
+        plan = await build_plan(deps, builder, running_only=True, limit=deps.settings.restart_limit)
+        failures = await execute(deps, plan, builder.selection, step.cr)
+    except (errors.ClusterError, ValueError, KeyError) as err:
+        problem = c.SIDECARS_FAILED.problem(str(err))
+        draft.set(c.Reason.PROXY_SIDECAR_RESTART_FAILED)
+        return c.Problem(problem.description, problem.level, None)
+    plan = mark_failed(plan, failures)
+    deps.observer.observe_restarts(_summary_counts(plan))
+    if failures:
+        listed = "; ".join(f"{w.kind} {w.namespace}/{w.name}: {e}" for w, e in sorted(failures.items()))
+        draft.set(c.Reason.PROXY_SIDECAR_RESTART_FAILED)
+        return c.Problem(c.SIDECARS_FAILED.describe(listed), c.Level.ERROR, None)
+    manual = _manual_refs(plan)
+    if manual:
+        for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):
+            w = outcome.workload
+            await deps.events.post(
+                step.cr,
+                type_="Warning",
+                reason="ManualRestartRequired",
+                message=f"{w.kind} {w.namespace}/{w.name}: "
+                f"{outcome.pods} pod(s) need a manual restart: {outcome.why}",
+            )
+        problem = c.manual_restart_required(manual)
+        draft.set(c.Reason.PROXY_SIDECAR_MANUAL_RESTART_REQUIRED, problem.message)
+        return c.Problem(problem.description, problem.level, None)
+    if not plan.complete:
+        draft.set(c.Reason.PROXY_SIDECAR_RESTART_PARTIALLY_SUCCEEDED)
+        step.partial = True
+        return None
+    draft.set(c.Reason.PROXY_SIDECAR_RESTART_SUCCEEDED)
+    return None
+
+
+async def remove_sidecars(cr: Mapping[str, Any], deps: Deps) -> None:
+    """After uninstall: restart every owner whose pods still carry a sidecar; manual ones are logged."""
+    builder = PlanBuilder.for_removal()
+    plan = await build_plan(deps, builder, running_only=False, limit=None)
+    failures = await execute(deps, plan, builder.selection, cr)
+    for w, err in failures.items():
+        deps.log.warning("sidecar removal failed for %s %s/%s: %s", w.kind, w.namespace, w.name, err)
+    for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):
+        deps.log.warning(
+            "sidecar of %s %s/%s needs a manual restart: %s",
+            outcome.workload.kind,
+            outcome.workload.namespace,
+            outcome.workload.name,
+            outcome.why,
+        )

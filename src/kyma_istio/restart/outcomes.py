@@ -1,0 +1,155 @@
+"""A restart plan as data: owner actions for the executor, outcomes for status, and a summary.
+
+Outcomes are kept per group (one outcome, owner, rule and reason) with a pod count and a few example
+names rather than one record per pod, so a plan's size follows the number of owners, not pods. Every
+selected pod is counted in exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from kyma_istio.restart.owners import ActionKind, WorkloadKey
+from kyma_istio.restart.predicates import OutdatedReason
+
+
+class Outcome(enum.StrEnum):
+    """What happens (or happened) to a selected pod in this reconcile."""
+
+    ROLLOUT_VIA_OWNER = "RolloutViaOwner"
+    EVICT = "Evict"
+    NEEDS_MANUAL_RESTART = "NeedsManualRestart"
+    SKIPPED_OPT_OUT = "SkippedOptOut"
+    ALREADY_RESTARTED = "AlreadyRestarted"
+    """The owner was already restarted for this target; the pod is pending, not patched again."""
+    DEFERRED = "Deferred"
+    """Cut by the per-reconcile limit; a later reconcile takes it."""
+    FAILED = "Failed"
+    """Set by the executor when the owner's action failed."""
+
+
+PENDING_OUTCOMES = frozenset({Outcome.ALREADY_RESTARTED, Outcome.DEFERRED})
+"""Outcomes that mean "will be current later without anyone's help"."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerAction:
+    """One thing for the executor to do to one owner, standing for ``pods`` selected pods."""
+
+    action: ActionKind
+    workload: WorkloadKey
+    api_version: str
+    uid: str
+    pods: int
+    rules: tuple[OutdatedReason, ...]
+    """The rules that fired for the owner's pods, sorted."""
+    examples: tuple[str, ...] = ()
+    """A few pod names, for logs and Events."""
+
+
+@dataclass(frozen=True, slots=True)
+class PodOutcome:
+    """The outcome shared by ``pods`` selected pods of one owner that the same rule selected."""
+
+    outcome: Outcome
+    workload: WorkloadKey
+    """The owner that acts, or the pod itself (kind ``Pod``) when nothing owns it."""
+    rule: OutdatedReason
+    pods: int
+    examples: tuple[str, ...] = ()
+    why: str = ""
+    """For manual, skipped and failed outcomes: why nothing (or nothing successful) happened."""
+
+    def example_refs(self) -> tuple[str, ...]:
+        """``namespace/name`` of the example pods, as status messages list them."""
+        return tuple(f"{self.workload.namespace}/{name}" for name in self.examples)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """Counts of pods by what the plan does with them, for status messages, metrics and the CLI."""
+
+    current: int
+    not_considered: int
+    outdated: Mapping[OutdatedReason, int] = field(default_factory=dict)
+    by_outcome: Mapping[Outcome, int] = field(default_factory=dict)
+
+    @property
+    def manual(self) -> int:
+        """Pods a human has to restart."""
+        return self.by_outcome.get(Outcome.NEEDS_MANUAL_RESTART, 0)
+
+    @property
+    def skipped(self) -> int:
+        """Pods left alone because of an opt-out."""
+        return self.by_outcome.get(Outcome.SKIPPED_OPT_OUT, 0)
+
+    @property
+    def pending(self) -> int:
+        """Pods that will be current after a running rollout or a later reconcile."""
+        return sum(self.by_outcome.get(outcome, 0) for outcome in PENDING_OUTCOMES)
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPlan:
+    """Actions ordered by (namespace, kind, name), each owner at most once; one outcome per pod."""
+
+    actions: tuple[OwnerAction, ...] = ()
+    outcomes: tuple[PodOutcome, ...] = ()
+    remaining: int = 0
+    """Owner actions cut by the per-reconcile limit: exact, so "more remain" is never guessed."""
+    target: str = ""
+    """The target hash the executor stamps on every owner it restarts."""
+    current: int = 0
+    """Considered pods whose sidecar is already current."""
+    not_considered: int = 0
+    """Pods outside the selection (not running, not ready, not injected, terminating)."""
+
+    @property
+    def complete(self) -> bool:
+        """Nothing was cut by the limit: no ``ProxySidecarRestartPartiallySucceeded`` requeue."""
+        return self.remaining == 0
+
+    def outcomes_of(self, *wanted: Outcome) -> tuple[PodOutcome, ...]:
+        """The outcomes of the given kinds, in plan order (for example the manual ones for a warning)."""
+        return tuple(outcome for outcome in self.outcomes if outcome.outcome in wanted)
+
+    def summary(self) -> PlanSummary:
+        """Pods current, outdated by rule, and by what happens to them."""
+        outdated: Counter[OutdatedReason] = Counter()
+        by_outcome: Counter[Outcome] = Counter()
+        for outcome in self.outcomes:
+            outdated[outcome.rule] += outcome.pods
+            by_outcome[outcome.outcome] += outcome.pods
+        return PlanSummary(
+            current=self.current,
+            not_considered=self.not_considered,
+            outdated=dict(outdated),
+            by_outcome=dict(by_outcome),
+        )
+
+
+def mark_failed(plan: RestartPlan, failures: Mapping[WorkloadKey, str]) -> RestartPlan:
+    """A copy of ``plan`` whose outcomes for the failed owners read ``FAILED`` with the error."""
+    acted = {Outcome.ROLLOUT_VIA_OWNER, Outcome.EVICT}
+    outcomes = tuple(
+        replace(outcome, outcome=Outcome.FAILED, why=failures[outcome.workload])
+        if outcome.outcome in acted and outcome.workload in failures
+        else outcome
+        for outcome in plan.outcomes
+    )
+    return replace(plan, outcomes=outcomes)
+
+
+def waves(actions: Sequence[OwnerAction], budget: int) -> list[list[OwnerAction]]:
+    """Split ``actions`` into consecutive waves of at most ``budget`` owners, keeping their order.
+
+    The executor waits for one wave to settle before the next, bounding how many workloads restart at
+    the same time across the cluster.
+    """
+    if budget < 1:
+        raise ValueError(f"a wave needs room for at least one owner, got budget {budget}")
+    return [list(actions[start : start + budget]) for start in range(0, len(actions), budget)]

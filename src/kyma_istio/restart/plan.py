@@ -1,0 +1,342 @@
+"""Fold selected pods into one restart plan: each owner acted on once, each pod counted once.
+
+The executor streams pods page by page into a :class:`PlanBuilder`, which keeps only per-owner counts
+and a few example names, so memory follows the number of owners rather than pods. After the stream it
+asks the builder which ReplicaSets and workloads it has to look up (one GET each), then builds the plan
+with those facts. The decision for a group of pods is taken in this order:
+
+1. opted out (namespace, workload or pod annotation) -> ``SKIPPED_OPT_OUT``;
+2. no owner can restart it -> ``NEEDS_MANUAL_RESTART`` with the reason;
+3. already restarted for the current target -> ``ALREADY_RESTARTED`` (pending, not patched again);
+4. otherwise an owner action, unless the per-reconcile ``limit`` cuts it -> ``DEFERRED``.
+
+Step 3 is what makes a restart loop impossible: a rolled-out owner's template carries the target hash,
+so a still-progressing rollout is not re-triggered, and an evicted pod's replacement carries it too,
+so a replacement that comes back outdated (say, the injector still serves the old image) is reported,
+not evicted again. Eviction owners are only checked per pod, because their template stamp says
+nothing about which of their pods were already replaced.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from kyma_istio.api import names
+from kyma_istio.restart._tally import Tally
+from kyma_istio.restart.outcomes import Outcome, OwnerAction, PodOutcome, RestartPlan, mark_failed, waves
+from kyma_istio.restart.owners import (
+    ActionKind,
+    ReplicaSetKey,
+    Resolution,
+    WorkloadKey,
+    resolve_owner,
+    workload_of,
+)
+from kyma_istio.restart.podview import RESTART_OPT_OUT_VALUE, OwnerRef, PodView
+from kyma_istio.restart.predicates import Expectation, OutdatedReason
+from kyma_istio.restart.selection import Selection, removal_selection, restart_selection, target_hash
+
+__all__ = [
+    "Outcome",
+    "OwnerAction",
+    "PlanBuilder",
+    "PodOutcome",
+    "RestartPlan",
+    "mark_failed",
+    "plan_restarts",
+    "plan_sidecar_removal",
+    "target_hash",
+    "waves",
+]
+
+DEFAULT_EXAMPLE_CAP: Final = 5
+"""Enough names for the reference's "ns/pod, ... and N additional workload(s)" message."""
+
+_NO_REPLICASETS: Final[Mapping[ReplicaSetKey, OwnerRef | None]] = MappingProxyType({})
+_NO_STRATEGIES: Final[Mapping[tuple[str, str, str], str]] = MappingProxyType({})
+_NO_TARGETS: Final[Mapping[tuple[str, str, str], str | None]] = MappingProxyType({})
+_NO_ANNOTATIONS: Final[Mapping[tuple[str, str, str], Mapping[str, str]]] = MappingProxyType({})
+
+
+class _PodState(enum.Enum):
+    """What the pod's own annotations say, recorded at fold time because the pod is then dropped."""
+
+    ACTIVE = enum.auto()
+    OPTED_OUT = enum.auto()
+    RESTARTED = enum.auto()
+
+
+_Bucket = tuple[str, OwnerRef | None, str]
+"""(namespace, immediate owner, pod name if the pod has no owner else "")."""
+_GroupKey = tuple[_Bucket, OutdatedReason, _PodState]
+_OutcomeKey = tuple[Outcome, WorkloadKey, OutdatedReason, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the executor looked up, once per object, for the plan's owners."""
+
+    target: str
+    replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None]
+    workload_strategies: Mapping[tuple[str, str, str], str]
+    owner_template_targets: Mapping[tuple[str, str, str], str | None]
+    owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]]
+    opted_out_namespaces: Set[str]
+
+    def resolve(self, bucket: _Bucket) -> Resolution:
+        namespace, owner, bare_name = bucket
+        return resolve_owner(
+            namespace,
+            bare_name,
+            owner,
+            replicaset_owners=self.replicaset_owners,
+            workload_strategies=self.workload_strategies,
+        )
+
+    def decide(self, resolution: Resolution, state: _PodState) -> tuple[Outcome, str] | ActionKind:
+        """The outcome (with its reason) when no action is due, else the action the owner takes."""
+        workload = resolution.workload
+        if workload.namespace in self.opted_out_namespaces:
+            return Outcome.SKIPPED_OPT_OUT, f"namespace {workload.namespace} opted out"
+        annotations = self.owner_annotations.get(workload, {})
+        if annotations.get(names.RESTART_OPT_OUT_ANNOTATION) == RESTART_OPT_OUT_VALUE:
+            return Outcome.SKIPPED_OPT_OUT, f"{workload.kind} {workload.name} opted out"
+        if state is _PodState.OPTED_OUT:
+            return Outcome.SKIPPED_OPT_OUT, "pod opted out"
+        if resolution.action is None:
+            return Outcome.NEEDS_MANUAL_RESTART, resolution.why
+        stamped = self.owner_template_targets.get(workload) == self.target
+        if state is _PodState.RESTARTED or (resolution.action is ActionKind.ROLLOUT and stamped):
+            return Outcome.ALREADY_RESTARTED, ""
+        return resolution.action
+
+
+class _Draft:
+    """An owner action being assembled from several buckets (say, a Deployment's ReplicaSets)."""
+
+    __slots__ = ("action", "resolution", "rules")
+
+    def __init__(self, resolution: Resolution, action: ActionKind) -> None:
+        self.resolution = resolution
+        self.action = action
+        self.rules: dict[OutdatedReason, Tally] = {}
+
+    def absorb(self, resolution: Resolution, rule: OutdatedReason, tally: Tally, cap: int) -> None:
+        # Keep the smallest identity, so a recreated object's stale uid cannot make the plan
+        # depend on the order pods arrived in.
+        if (resolution.api_version, resolution.uid) < (self.resolution.api_version, self.resolution.uid):
+            self.resolution = resolution
+        self.rules.setdefault(rule, Tally(cap)).merge(tally)
+
+
+class PlanBuilder:
+    """Folds pods in as they stream by and builds the plan once the owners' facts are known."""
+
+    def __init__(self, selection: Selection, *, example_cap: int = DEFAULT_EXAMPLE_CAP) -> None:
+        self._selection = selection
+        self._cap = example_cap
+        self._groups: dict[_GroupKey, Tally] = {}
+        self._current = 0
+        self._not_considered = 0
+
+    @classmethod
+    def for_restart(cls, expectation: Expectation, *, example_cap: int = DEFAULT_EXAMPLE_CAP) -> PlanBuilder:
+        """A builder for the regular pass: pods whose sidecar is outdated against ``expectation``."""
+        return cls(restart_selection(expectation), example_cap=example_cap)
+
+    @classmethod
+    def for_removal(cls, *, example_cap: int = DEFAULT_EXAMPLE_CAP) -> PlanBuilder:
+        """A builder for the uninstall pass: pods that still carry a sidecar."""
+        return cls(removal_selection(), example_cap=example_cap)
+
+    @property
+    def selection(self) -> Selection:
+        """The rule and target this builder plans for (the executor re-checks evictions with it)."""
+        return self._selection
+
+    def add(self, pod: PodView) -> None:
+        """Fold one pod in; the caller may drop it afterwards."""
+        rule = self._selection.reason(pod)
+        if rule is None:
+            if self._selection.considers(pod):
+                self._current += 1
+            else:
+                self._not_considered += 1
+            return
+        if pod.opted_out:
+            state = _PodState.OPTED_OUT
+        elif pod.restart_target == self._selection.target:
+            state = _PodState.RESTARTED
+        else:
+            state = _PodState.ACTIVE
+        bucket = (pod.namespace, pod.owner, "" if pod.owner else pod.name)
+        self._groups.setdefault((bucket, rule, state), Tally(self._cap)).add(pod.name)
+
+    def add_all(self, pods: Iterable[PodView]) -> None:
+        """Fold in a page (or any iterable) of pods."""
+        for pod in pods:
+            self.add(pod)
+
+    def replicasets_to_resolve(self) -> set[ReplicaSetKey]:
+        """ReplicaSets owning selected pods: the executor looks up each one's owner once."""
+        return {
+            (namespace, owner.name)
+            for (namespace, owner, _), _rule, _state in self._groups
+            if owner is not None and (owner.group, owner.kind) == ("apps", "ReplicaSet")
+        }
+
+    def workloads_to_inspect(
+        self, replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None]
+    ) -> set[WorkloadKey]:
+        """Owners whose strategy, opt-out annotation and template target the executor has to read."""
+        found = (
+            workload_of(namespace, owner, replicaset_owners) for (namespace, owner, _), _, _ in self._groups
+        )
+        return {workload for workload in found if workload is not None}
+
+    def build(
+        self,
+        *,
+        replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None] = _NO_REPLICASETS,
+        workload_strategies: Mapping[tuple[str, str, str], str] = _NO_STRATEGIES,
+        owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
+        owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
+        opted_out_namespaces: Set[str] = frozenset(),
+        limit: int | None = None,
+    ) -> RestartPlan:
+        """The plan for everything folded in so far; the builder itself is left unchanged."""
+        if limit is not None and limit < 0:
+            raise ValueError(f"the per-reconcile owner limit must not be negative, got {limit}")
+        facts = _Facts(
+            target=self._selection.target,
+            replicaset_owners=replicaset_owners,
+            workload_strategies=workload_strategies,
+            owner_template_targets=owner_template_targets,
+            owner_annotations=owner_annotations,
+            opted_out_namespaces=opted_out_namespaces,
+        )
+        settled, drafts = self._sort_groups(facts)
+        ordered = sorted(drafts.values(), key=lambda draft: draft.resolution.workload.sort_key())
+        kept = ordered if limit is None else ordered[:limit]
+        for draft in ordered[len(kept) :]:
+            for rule, tally in draft.rules.items():
+                _merge(settled, (Outcome.DEFERRED, draft.resolution.workload, rule, ""), tally, self._cap)
+        for draft in kept:
+            outcome = Outcome.ROLLOUT_VIA_OWNER if draft.action is ActionKind.ROLLOUT else Outcome.EVICT
+            for rule, tally in draft.rules.items():
+                _merge(settled, (outcome, draft.resolution.workload, rule, ""), tally, self._cap)
+        return RestartPlan(
+            actions=tuple(_action(draft, self._cap) for draft in kept),
+            outcomes=_outcomes(settled),
+            remaining=len(ordered) - len(kept),
+            target=self._selection.target,
+            current=self._current,
+            not_considered=self._not_considered,
+        )
+
+    def _sort_groups(self, facts: _Facts) -> tuple[dict[_OutcomeKey, Tally], dict[WorkloadKey, _Draft]]:
+        """Split the folded groups into settled outcomes and per-owner action drafts."""
+        settled: dict[_OutcomeKey, Tally] = {}
+        drafts: dict[WorkloadKey, _Draft] = {}
+        resolutions: dict[_Bucket, Resolution] = {}
+        for (bucket, rule, state), tally in self._groups.items():
+            resolution = resolutions.get(bucket)
+            if resolution is None:
+                resolution = resolutions[bucket] = facts.resolve(bucket)
+            decided = facts.decide(resolution, state)
+            if isinstance(decided, ActionKind):
+                draft = drafts.setdefault(resolution.workload, _Draft(resolution, decided))
+                draft.absorb(resolution, rule, tally, self._cap)
+            else:
+                outcome, why = decided
+                _merge(settled, (outcome, resolution.workload, rule, why), tally, self._cap)
+        return settled, drafts
+
+
+def plan_restarts(
+    pods: Iterable[PodView],
+    *,
+    expectation: Expectation,
+    replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None] = _NO_REPLICASETS,
+    workload_strategies: Mapping[tuple[str, str, str], str] = _NO_STRATEGIES,
+    owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
+    owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
+    opted_out_namespaces: Set[str] = frozenset(),
+    limit: int | None = None,
+) -> RestartPlan:
+    """The restart plan for ``pods`` in one call, when the owners' facts are known up front."""
+    builder = PlanBuilder.for_restart(expectation)
+    builder.add_all(pods)
+    return builder.build(
+        replicaset_owners=replicaset_owners,
+        workload_strategies=workload_strategies,
+        owner_template_targets=owner_template_targets,
+        owner_annotations=owner_annotations,
+        opted_out_namespaces=opted_out_namespaces,
+        limit=limit,
+    )
+
+
+def plan_sidecar_removal(
+    pods: Iterable[PodView],
+    *,
+    replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None] = _NO_REPLICASETS,
+    workload_strategies: Mapping[tuple[str, str, str], str] = _NO_STRATEGIES,
+    owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
+    owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
+    opted_out_namespaces: Set[str] = frozenset(),
+    limit: int | None = None,
+) -> RestartPlan:
+    """The uninstall plan: every pod still carrying a sidecar, whatever its image, same owner rules."""
+    builder = PlanBuilder.for_removal()
+    builder.add_all(pods)
+    return builder.build(
+        replicaset_owners=replicaset_owners,
+        workload_strategies=workload_strategies,
+        owner_template_targets=owner_template_targets,
+        owner_annotations=owner_annotations,
+        opted_out_namespaces=opted_out_namespaces,
+        limit=limit,
+    )
+
+
+def _merge(into: dict[_OutcomeKey, Tally], key: _OutcomeKey, tally: Tally, cap: int) -> None:
+    into.setdefault(key, Tally(cap)).merge(tally)
+
+
+def _action(draft: _Draft, cap: int) -> OwnerAction:
+    examples = Tally(cap)
+    for tally in draft.rules.values():
+        examples.merge(tally)
+    resolution = draft.resolution
+    return OwnerAction(
+        action=draft.action,
+        workload=resolution.workload,
+        api_version=resolution.api_version,
+        uid=resolution.uid,
+        pods=examples.count,
+        rules=tuple(sorted(draft.rules)),
+        examples=tuple(examples.examples),
+    )
+
+
+def _outcomes(settled: Mapping[_OutcomeKey, Tally]) -> tuple[PodOutcome, ...]:
+    """Outcomes in plan order: by owner (namespace, kind, name), then outcome, rule and reason."""
+    ordered = sorted(
+        settled.items(), key=lambda item: (item[0][1].sort_key(), item[0][0], item[0][2], item[0][3])
+    )
+    return tuple(
+        PodOutcome(
+            outcome=outcome,
+            workload=workload,
+            rule=rule,
+            pods=tally.count,
+            examples=tuple(tally.examples),
+            why=why,
+        )
+        for (outcome, workload, rule, why), tally in ordered
+    )
