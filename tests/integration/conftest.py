@@ -21,6 +21,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from kyma_istio.devenv import netns, tools
 from kyma_istio.devenv.cluster import LocalCluster
+from kyma_istio.devenv.istiod import FakeIstiod
 
 T = TypeVar("T")
 
@@ -97,3 +98,11 @@ def wait_for() -> Callable[..., object]:
 def istioctl_env(kubeconfig: Path) -> dict[str, str]:
     """Environment for running istioctl against the session's cluster (and nothing else)."""
     return {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent)}
+
+
+@pytest.fixture
+def fake_istiod(cluster: LocalCluster) -> Iterator[FakeIstiod]:
+    """Answers istiod's sidecar-injection webhook, so Pods can be created in injection-enabled
+    namespaces once Istio is installed (before that it waits, re-checking in the background)."""
+    with FakeIstiod(cluster) as istiod:
+        yield istiod

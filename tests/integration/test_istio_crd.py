@@ -36,7 +36,7 @@ def istio_crd(client: Client) -> Iterator[dict[str, Any]]:
     if not CRD_FILE.exists():
         pytest.fail(f"{CRD_FILE} is missing; generate it with `make crd`", pytrace=False)
     document = yaml.safe_load(CRD_FILE.read_text())
-    client.apply(codecs.from_dict(document), field_manager="kyma-istio-tests")
+    client.apply(codecs.from_dict(document), field_manager="kyma-istio-tests", force=True)
     deadline = time.monotonic() + 30
     while not _established(client):
         assert time.monotonic() < deadline, "the Istio CRD did not become Established within 30s"

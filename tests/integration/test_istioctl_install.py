@@ -4,12 +4,13 @@ the local cluster, where kwok makes istiod's Deployment Available.
 istiod never really runs, so its webhooks point at a Service IP nobody answers. Inside the private
 network namespace a dial to it fails at once: config writes through the ``Ignore`` validation webhook
 stay fast, and Pods in injection-enabled namespaces are refused at once (the injector is ``Fail``).
+``FakeIstiod`` is the harness's answer to the latter: it serves the injection webhook the way istiod would.
 """
 
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from lightkube.resources.core_v1 import Namespace, Pod
 
 from kyma_istio import pins
 from kyma_istio.devenv import tools
+from kyma_istio.devenv.cluster import LocalCluster
+from kyma_istio.devenv.istiod import FakeIstiod
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +44,19 @@ def _operator(profile: str) -> dict[str, Any]:
         "kind": "IstioOperator",
         "spec": {"profile": profile, "hub": pins.DEFAULT_HUB, "tag": pins.ISTIO_TAG},
     }
+
+
+def _injected_pod(namespace: str, name: str, annotations: dict[str, str] | None = None) -> Pod:
+    pod = codecs.from_dict(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations or {}},
+            "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]},
+        }
+    )
+    assert isinstance(pod, Pod)
+    return pod
 
 
 def _istioctl(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -119,14 +135,7 @@ def test_pods_in_an_injected_namespace_are_refused_at_once_while_istiod_is_fake(
     injectors = client.list(MutatingWebhookConfiguration, labels={"app": "sidecar-injector"})
     assert {hook.failurePolicy for m in injectors for hook in m.webhooks or []} == {"Fail"}
     client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
-    pod = codecs.from_dict(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "app", "namespace": namespace},
-            "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]},
-        }
-    )
+    pod = _injected_pod(namespace, "app")
 
     started = time.monotonic()
     with pytest.raises(ApiError) as refused:
@@ -135,3 +144,30 @@ def test_pods_in_an_injected_namespace_are_refused_at_once_while_istiod_is_fake(
     assert "sidecar-injector.istio.io" in str(refused.value.status.message)
     assert "network is unreachable" in str(refused.value.status.message)
     assert time.monotonic() - started < 2.0
+
+
+def test_fake_istiod_injects_sidecars_so_workloads_run_in_injected_namespaces(
+    installed: str, cluster: LocalCluster, client: Client, namespace: str, wait_for: Callable[..., Any]
+) -> None:
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    old_image = f"{pins.DEFAULT_HUB}/proxyv2:1.22.3-distroless"
+
+    with FakeIstiod(cluster) as istiod:
+        current = client.create(_injected_pod(namespace, "current"))
+        pinned = client.create(_injected_pod(namespace, "pinned", {"sidecar.istio.io/proxyImage": old_image}))
+
+    assert istiod.injected == 2
+    assert current.spec is not None
+    assert pinned.spec is not None
+    assert [(c.name, c.image) for c in current.spec.containers][-1] == (
+        "istio-proxy",
+        f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}",
+    )
+    assert pinned.spec.containers[-1].image == old_image
+    wait_for(
+        "both pods Running",
+        lambda: {p.status.phase for p in client.list(Pod, namespace=namespace) if p.status} == {"Running"},
+    )
+    assert current.metadata is not None
+    assert current.metadata.annotations is not None
+    assert "sidecar.istio.io/status" in current.metadata.annotations

@@ -10,6 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 
 from kyma_istio.api import names
@@ -40,6 +41,11 @@ class Kind:
 
 @functools.cache
 def _resource(kind: Kind) -> Any:
+    # A kind lightkube already knows (a built-in model, or a generic one made elsewhere) is reused:
+    # registering it again with another signature is an error.
+    known = resource_registry.get(kind.api_version, kind.kind)
+    if known is not None:
+        return known
     create = create_namespaced_resource if kind.namespaced else create_global_resource
     return create(kind.group, kind.version, kind.kind, kind.plural)
 

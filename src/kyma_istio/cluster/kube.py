@@ -41,6 +41,8 @@ class Kube:
         self._client = client
         self.requests: collections.Counter[str] = collections.Counter()
         """HTTP requests sent, by method (GET, POST, PUT, PATCH, DELETE)."""
+        self.recent_writes: collections.deque[str] = collections.deque(maxlen=50)
+        """The last write requests as ``METHOD path``, for debugging and for tests that count writes."""
         self._install_counter()
 
     @classmethod
@@ -58,6 +60,8 @@ class Kube:
     def _install_counter(self) -> None:
         async def count(request: httpx2.Request) -> None:
             self.requests[request.method] += 1
+            if request.method in WRITE_METHODS:
+                self.recent_writes.append(f"{request.method} {request.url.path}")
 
         # lightkube builds its httpx client eagerly; hooking it here counts every request, watches included.
         http = getattr(getattr(self._client, "_client", None), "_client", None)
@@ -150,7 +154,7 @@ class Kube:
         meta = obj.get("metadata", {})
         try:
             client: Any = self._client
-            result = await client.create(kind.resource(dict(obj)), namespace=meta.get("namespace"))
+            result = await client.create(kind.resource.from_dict(dict(obj)), namespace=meta.get("namespace"))
         except (ApiError, httpx2.HTTPError, OSError) as err:
             name = meta.get("name", meta.get("generateName", "?"))
             what = f"create {kind} {_key(meta.get('namespace'), name)}"

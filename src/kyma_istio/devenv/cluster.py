@@ -11,12 +11,14 @@ import atexit
 import base64
 import contextlib
 import functools
+import http.client
 import shutil
 import signal
 import ssl
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -69,6 +71,23 @@ def write_kubeconfig(path: Path, *, server: str, files: pki.PkiFiles) -> None:
     }
     path.touch(mode=0o600)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def admin_tls(files: pki.PkiFiles) -> ssl.SSLContext:
+    """TLS context that trusts the cluster's CA and presents the admin client certificate."""
+    context = ssl.create_default_context(cafile=str(files.ca_cert))
+    context.load_cert_chain(files.admin_cert, files.admin_key)
+    return context
+
+
+def server_ready(state: ClusterState) -> bool:
+    """True when a recorded cluster's API server answers ``/readyz`` from this network namespace."""
+    port = urllib.parse.urlsplit(state.server).port
+    try:
+        context = admin_tls(pki.pki_files(Path(state.workdir) / "pki"))
+        return port is not None and processes.https_ok(port, "/readyz", context)
+    except (OSError, http.client.HTTPException):
+        return False
 
 
 class LocalCluster:
@@ -261,7 +280,7 @@ class LocalCluster:
             apiserver = self._spawn(
                 "kube-apiserver", components.apiserver_args(binaries["kube-apiserver"], layout)
             )
-            context = self._admin_tls()
+            context = admin_tls(self.layout.pki)
             processes.wait_until(
                 "kube-apiserver /readyz",
                 functools.partial(processes.https_ok, layout.ports.apiserver, "/readyz", context),
@@ -285,7 +304,7 @@ class LocalCluster:
                 self._spawn("kwok", components.kwok_args(binaries["kwok"], layout, stages))
                 assert self._client is not None
                 fake_nodes.create_nodes(self._client, self.node_pool)
-            context = self._admin_tls()
+            context = admin_tls(self.layout.pki)
             for name, port in (
                 ("kube-controller-manager", layout.ports.controller_manager),
                 ("kube-scheduler", layout.ports.scheduler),
@@ -317,11 +336,6 @@ class LocalCluster:
                 return False
             raise
         return True
-
-    def _admin_tls(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=str(self.layout.pki.ca_cert))
-        context.load_cert_chain(self.layout.pki.admin_cert, self.layout.pki.admin_key)
-        return context
 
     # -- signals -----------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ keep generation instant, so every cluster gets fresh material and nothing secret
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,10 +149,24 @@ def generate_pki(*, service_ip: str) -> ClusterPki:
     )
 
 
-def write_pki(pki: ClusterPki, directory: Path) -> PkiFiles:
-    """Write the PKI as files readable only by the owner and return their paths."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    files = PkiFiles(
+def issue_serving_cert(ca: CertKey, dns_names: Sequence[str]) -> CertKey:
+    """A serving certificate for ``dns_names`` signed by ``ca`` (for stand-ins of in-cluster servers)."""
+    ca_key = serialization.load_pem_private_key(ca.key, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the CA key is not an ECDSA key made by generate_pki")
+    ca_name = x509.load_pem_x509_certificate(ca.cert).subject
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    return _leaf((ca_key, ca_name), _name(dns_names[0]), ExtendedKeyUsageOID.SERVER_AUTH, sans)
+
+
+def read_ca(files: PkiFiles) -> CertKey:
+    """The CA of a written PKI, to issue more certificates from."""
+    return CertKey(cert=files.ca_cert.read_bytes(), key=files.ca_key.read_bytes())
+
+
+def pki_files(directory: Path) -> PkiFiles:
+    """Where :func:`write_pki` puts each file in ``directory``."""
+    return PkiFiles(
         ca_cert=directory / "ca.crt",
         ca_key=directory / "ca.key",
         serving_cert=directory / "serving.crt",
@@ -161,6 +176,12 @@ def write_pki(pki: ClusterPki, directory: Path) -> PkiFiles:
         sa_public=directory / "sa.pub",
         sa_private=directory / "sa.key",
     )
+
+
+def write_pki(pki: ClusterPki, directory: Path) -> PkiFiles:
+    """Write the PKI as files readable only by the owner and return their paths."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    files = pki_files(directory)
     contents = {
         files.ca_cert: pki.ca.cert,
         files.ca_key: pki.ca.key,

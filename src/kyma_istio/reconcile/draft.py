@@ -21,6 +21,7 @@ class Draft:
         live = live_status or {}
         self.now = now
         self.conditions: list[Condition] = [Condition.model_validate(x) for x in live.get("conditions") or []]
+        self._live = list(self.conditions)
         self.state: State = (
             State(live["state"]) if live.get("state") in State._value2member_map_ else State.PROCESSING
         )
@@ -46,10 +47,26 @@ class Draft:
         return next((x for x in self.conditions if x.type == type_.value), None)
 
     def render(self) -> dict[str, Any]:
-        """``status`` as written to the API server."""
+        """``status`` as written to the API server.
+
+        ``lastTransitionTime`` is judged against the persisted conditions, not the ones set in memory
+        during the pass: a condition that went Unknown and back to True within one pass never
+        transitioned as far as anyone reading the CR can tell.
+        """
+        live = {x.type: x for x in self._live}
+        conditions = [
+            x.model_copy(update={"lastTransitionTime": live[x.type].lastTransitionTime})
+            if x.type in live and live[x.type].status == x.status
+            else x
+            for x in self.conditions
+        ]
         status: dict[str, Any] = {"state": self.state.value, "description": self.description}
-        status["conditions"] = [x.model_dump(mode="json", exclude_none=True) for x in self.conditions]
+        status["conditions"] = [x.model_dump(mode="json", exclude_none=True) for x in conditions]
         return status
+
+    def persisted(self, rendered: Mapping[str, Any]) -> None:
+        """Record that ``rendered`` is now what the API server holds."""
+        self._live = [Condition.model_validate(x) for x in rendered.get("conditions") or []]
 
 
 def changed(live_status: Mapping[str, Any] | None, rendered: Mapping[str, Any]) -> bool:

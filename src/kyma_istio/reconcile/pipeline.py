@@ -169,6 +169,7 @@ class Pass:
         rendered = self.draft.render()
         if not changed(self.live_status, rendered):
             return
+        self.draft.persisted(rendered)
         previous_state = (self.live_status or {}).get("state")
         try:
             updated = await self.deps.kube.patch(
