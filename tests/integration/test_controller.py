@@ -9,9 +9,10 @@ CRs up (finalizer removed) afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ NS = names.OPERATOR_NAMESPACE
 
 
 @pytest.fixture(scope="module")
-def crd_and_namespace(client: Client) -> Iterator[None]:
+def crd_and_namespace(client: Client) -> None:
     client.apply(codecs.from_dict(yaml.safe_load(CRD_FILE.read_text())), field_manager="tests", force=True)
     deadline = time.monotonic() + 30
     while True:
@@ -57,7 +58,6 @@ def crd_and_namespace(client: Client) -> Iterator[None]:
         PriorityClass(metadata=ObjectMeta(name=names.PRIORITY_CLASS), value=names.PRIORITY_CLASS_VALUE),
         field_manager="tests",
     )
-    yield
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ async def test_changing_trusted_proxies_restarts_the_ingress_gateway_once(deps: 
     await deps.kube.patch(
         kinds.ISTIO, "default", {"spec": {"config": {"numTrustedProxies": 3}}}, namespace=NS
     )
-    time.sleep(1.1)  # restartedAt has second precision
+    await asyncio.sleep(1.1)  # restartedAt has second precision
     result = await pipeline.reconcile(NS, "default", deps)
 
     assert result.state is not None and result.state.value == "Ready", result.description
@@ -176,7 +176,7 @@ async def test_changing_trusted_proxies_restarts_the_ingress_gateway_once(deps: 
 
 async def test_a_second_cr_is_warned_that_an_older_one_exists(deps: Deps) -> None:
     await _create(deps, "default", {})
-    time.sleep(1.1)  # creationTimestamp has second precision
+    await asyncio.sleep(1.1)  # creationTimestamp has second precision
     await _create(deps, "newer", {})
 
     result = await pipeline.reconcile(NS, "newer", deps)

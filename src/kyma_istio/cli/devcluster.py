@@ -137,7 +137,7 @@ def status() -> None:
 
 @dev_cluster_app.command()
 def kubeconfig() -> None:
-    """Print the path of the recorded cluster's kubeconfig (for ``export KUBECONFIG=$(...)``)."""
+    """Print the path of the recorded cluster's kubeconfig, as in: export KUBECONFIG=$(... kubeconfig)."""
     recorded = state.load_state()
     if recorded is None or not Path(recorded.kubeconfig).exists():
         raise _fail("no dev cluster is recorded; start one with `kyma-istio dev-cluster up`")

@@ -132,6 +132,18 @@ def run(
     )
 
 
+@app.command()
+def demo(
+    nodes: Annotated[int, typer.Option(help="fake nodes (4 CPU / 16Gi each)")] = 3,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for Ready")] = 600.0,
+    allow_host_network: Annotated[bool, typer.Option(help="run outside a private network namespace")] = False,
+) -> None:
+    """Local control plane + operator + the default CR, live until Ready; everything stopped afterwards."""
+    from kyma_istio.cli.demo import demo_command
+
+    raise typer.Exit(demo_command(nodes=nodes, timeout_s=timeout, allow_host_network=allow_host_network))
+
+
 def _register_optional() -> None:
     """Sub-apps whose modules pull heavier dependencies."""
     from kyma_istio.cli.devcluster import dev_cluster_app

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
@@ -127,6 +127,8 @@ class LocalCluster:
         self._processes: list[processes.Process] = []
         self._client: Client | None = None
         self._previous_sigterm: Any = None
+        self.started_at: float | None = None
+        """Wall-clock time (epoch seconds) when :meth:`start` began; None before that."""
         self.startup_seconds: float | None = None
         """Seconds from :meth:`start` until the cluster was healthy; None before that."""
         self.phase_seconds: dict[str, float] = {}
@@ -180,7 +182,7 @@ class LocalCluster:
             netns=netns.current_netns(),
             pids=self.pids,
             executables={p.name: p.executable for p in self._processes},
-            started_at=time.time(),
+            started_at=self.started_at or 0.0,
             startup_seconds=self.startup_seconds or 0.0,
             nodes=self.node_pool.names(),
         )
@@ -200,6 +202,7 @@ class LocalCluster:
         if self._layout is not None:
             raise RuntimeError("the cluster is already started")
         begin = time.monotonic()
+        self.started_at = time.time()
         try:
             self._guard_signals()
             binaries = self._resolve_binaries()
@@ -232,7 +235,7 @@ class LocalCluster:
     # -- start-up phases ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _phase(self, name: str, description: str, progress: ProgressCallback) -> Any:
+    def _phase(self, name: str, description: str, progress: ProgressCallback) -> Iterator[None]:
         progress(description)
         begin = time.monotonic()
         yield

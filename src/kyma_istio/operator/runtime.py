@@ -50,6 +50,8 @@ class Controller:
         self.passes = 0
         self.registry = kopf.OperatorRegistry()
         kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=self.registry)(self._on_event)
+        # A private registry has no login handlers of its own: in-cluster first, then $KUBECONFIG.
+        kopf.on.login(registry=self.registry)(_login)
 
     async def _on_event(self, event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
         meta = body.get("metadata", {})
@@ -102,6 +104,12 @@ class Controller:
                 extra=extra,
             )
         return result
+
+
+def _login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """kopf's own credential loaders, so the watch uses the same identity as our client."""
+    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs)
+    return info or kopf.login_with_kubeconfig(**kwargs)
 
 
 def kopf_settings() -> kopf.OperatorSettings:

@@ -55,7 +55,8 @@ async def write_last_applied(cr: dict[str, Any], spec: IstioSpec, hash_: str, de
     annotations = meta.get("annotations") or {}
     if all(annotations.get(k) == v for k, v in wanted.items()):
         return cr
-    patch = {"metadata": {"annotations": wanted, "resourceVersion": meta.get("resourceVersion")}}
+    # Annotations merge key by key, so no optimistic lock is needed: only our two keys are written.
+    patch = {"metadata": {"annotations": wanted}}
     return await deps.kube.patch(kinds.ISTIO, meta["name"], patch, namespace=meta.get("namespace"))
 
 

@@ -178,7 +178,10 @@ def _healthy(obj: Mapping[str, Any]) -> bool:
         return bool(status.get("updatedNumberScheduled", 0) == desired == status.get("numberAvailable", 0))
     replicas = spec.get("replicas", 1)
     ready_key = "readyReplicas" if kind == "StatefulSet" else "availableReplicas"
-    return bool(status.get("updatedReplicas", 0) == replicas and status.get(ready_key, 0) == replicas)
+    # Old replicas still running (status.replicas above the updated ones) mean the rollout is not over:
+    # they count as available, so a new pod can still be unready.
+    updated = status.get("updatedReplicas", 0)
+    return bool(updated == replicas == status.get("replicas", 0) and status.get(ready_key, 0) == replicas)
 
 
 async def _wait_wave(deps: Deps, wave: list[OwnerAction], cr: Mapping[str, Any]) -> None:

@@ -1,0 +1,138 @@
+"""``kyma-istio demo``: the main job end to end on a throw-away local control plane.
+
+Starts the cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok), installs the CRD and the
+module's PriorityClass, runs the operator in this process, applies the default Istio CR, shows live
+progress until ``Ready``, prints a summary and stops everything, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from kyma_istio import pins
+from kyma_istio.api import names
+from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import Kind
+from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.devenv import netns
+from kyma_istio.devenv.cluster import LocalCluster
+from kyma_istio.operator.main import Options, serve
+from kyma_istio.reconcile.context import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+CRD_FILE = REPO / "deploy" / "crds" / "operator.kyma-project.io_istios.yaml"
+SAMPLE = REPO / "deploy" / "samples" / "istio-default.yaml"
+PRIORITY_CLASS = Kind("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False)
+
+
+def _status_table(cr: dict[str, Any] | None, elapsed: float) -> Table:
+    table = Table(title=f"Istio CR kyma-system/default  ({elapsed:.0f}s)")
+    table.add_column("field")
+    table.add_column("value")
+    status = (cr or {}).get("status") or {}
+    table.add_row("state", str(status.get("state", "-")))
+    table.add_row("description", str(status.get("description") or ""))
+    for condition in status.get("conditions") or []:
+        table.add_row(condition["type"], f"{condition['status']} / {condition['reason']}")
+    return table
+
+
+async def _bootstrap(kube: Kube) -> None:
+    for kind in (kinds.CRD, kinds.NAMESPACE, PRIORITY_CLASS, kinds.ISTIO):
+        register(kind)
+    await kube.apply(yaml.safe_load(CRD_FILE.read_text()))
+    while True:
+        crd = await kube.get(kinds.CRD, names.CRD_NAME)
+        conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+        if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+            break
+        await asyncio.sleep(0.2)
+    await kube.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names.OPERATOR_NAMESPACE}}
+    )
+    await kube.apply(
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": names.PRIORITY_CLASS},
+            "value": names.PRIORITY_CLASS_VALUE,
+            "globalDefault": False,
+        }
+    )
+
+
+async def _run(cluster: LocalCluster, console: Console, timeout_s: float) -> int:
+    kube = Kube.connect(cluster.kubeconfig)
+    stop = asyncio.Event()
+    options = Options(
+        kubeconfig=cluster.kubeconfig,
+        metrics_address="127.0.0.1:0",
+        health_address="127.0.0.1:0",
+        log_format="console",
+        log_level="warning",
+        settings=Settings(readiness_timeout_s=120),
+    )
+    started = time.monotonic()
+    # The CRD comes first, as in a real installation: the operator resolves the kind at start-up.
+    await _bootstrap(kube)
+    operator = asyncio.create_task(serve(options, stop=stop))
+    try:
+        await kube.apply(yaml.safe_load(SAMPLE.read_text()))
+        cr: dict[str, Any] | None = None
+        with Live(_status_table(cr, 0), console=console, refresh_per_second=4) as live:
+            while time.monotonic() - started < timeout_s:
+                cr = await kube.get(kinds.ISTIO, "default", names.OPERATOR_NAMESPACE)
+                live.update(_status_table(cr, time.monotonic() - started))
+                if ((cr or {}).get("status") or {}).get("state") in ("Ready", "Error", "Warning"):
+                    break
+                await asyncio.sleep(0.5)
+        state = ((cr or {}).get("status") or {}).get("state")
+        deployments = await kube.list_all(kinds.DEPLOYMENT, namespace=names.ISTIO_NAMESPACE)
+        summary = Table(title="Summary")
+        summary.add_column("item")
+        summary.add_column("value")
+        summary.add_row("Istio", f"{pins.ISTIO_VERSION} (Envoy {pins.ENVOY_VERSION}, tag {pins.ISTIO_TAG})")
+        for d in deployments:
+            status = d.get("status") or {}
+            summary.add_row(
+                f"Deployment {d['metadata']['name']}",
+                f"{status.get('availableReplicas', 0)}/{d['spec'].get('replicas', 1)} available",
+            )
+        summary.add_row("state", str(state))
+        summary.add_row("time to Ready", f"{time.monotonic() - started:.1f}s")
+        console.print(summary)
+        return 0 if state == "Ready" else 1
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(operator, 30)
+        await kube.close()
+
+
+def demo_command(*, nodes: int = 3, timeout_s: float = 600.0, allow_host_network: bool = False) -> int:
+    """Run the demo; exit code 0 when the CR reached Ready."""
+    console = Console()
+    try:
+        netns.ensure_private_netns(allow_host_network=allow_host_network)
+    except RuntimeError as err:
+        console.print(f"[red]error:[/red] {err}")
+        return 2
+    console.print(
+        "[bold]Starting the local control plane[/bold] (etcd, kube-apiserver, kcm, scheduler, kwok)"
+    )
+    with LocalCluster(nodes=nodes, node_cpu="4", node_memory="16Gi") as cluster:
+        console.print(f"cluster up in {cluster.startup_seconds or 0:.1f}s; running the operator")
+        try:
+            return asyncio.run(_run(cluster, console, timeout_s))
+        except KeyboardInterrupt:
+            console.print("interrupted; stopping everything")
+            return 130

@@ -1,0 +1,86 @@
+"""Log lines: one JSON object per line with the CR and step, or one console line."""
+
+import json
+import logging
+import sys
+
+from kyma_istio.operator.logs import ConsoleFormatter, JsonFormatter
+
+
+def record(msg: str = "pass ended %s", *args: object, **extra: object) -> logging.LogRecord:
+    rec = logging.LogRecord("kyma_istio.operator", logging.INFO, __file__, 1, msg, args or ("Ready",), None)
+    rec.__dict__.update(extra)
+    return rec
+
+
+def test_a_json_line_carries_time_level_logger_and_message() -> None:
+    line = JsonFormatter().format(record())
+
+    parsed = json.loads(line)
+    assert parsed["level"] == "info"
+    assert parsed["logger"] == "kyma_istio.operator"
+    assert parsed["msg"] == "pass ended Ready"
+    assert parsed["ts"].endswith("+00:00")
+    assert "\n" not in line
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_the_cr_and_step_given_as_extra_are_json_fields() -> None:
+    logger = logging.getLogger("kyma_istio.test_operator_logs")
+    handler = Capture()
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        logger.warning("retry in %ds", 4, extra={"cr": "kyma-system/default", "step": "reconcile"})
+    finally:
+        logger.removeHandler(handler)
+
+    assert len(handler.lines) == 1
+    parsed = json.loads(handler.lines[0])
+
+    assert parsed["cr"] == "kyma-system/default"
+    assert parsed["step"] == "reconcile"
+    assert parsed["level"] == "warning"
+    assert parsed["msg"] == "retry in 4s"
+
+
+def test_context_fields_are_left_out_when_not_given() -> None:
+    parsed = json.loads(JsonFormatter().format(record()))
+
+    assert not {"cr", "step", "state", "duration_s"} & set(parsed)
+
+
+def test_values_json_cannot_encode_are_written_as_text() -> None:
+    parsed = json.loads(JsonFormatter().format(record(state=object)))
+
+    assert parsed["state"] == str(object)
+
+
+def test_an_exception_is_reduced_to_its_last_line() -> None:
+    try:
+        raise RuntimeError("api server gone")
+    except RuntimeError:
+        rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+
+    line = JsonFormatter().format(rec)
+
+    assert "\n" not in line
+    assert json.loads(line)["error"] == "RuntimeError: api server gone"
+
+
+def test_a_console_line_shows_the_context_in_brackets() -> None:
+    text = ConsoleFormatter().format(record(cr="kyma-system/default", step="install"))
+
+    assert text.endswith("INFO kyma_istio.operator pass ended Ready [cr=kyma-system/default step=install]")
+
+
+def test_a_console_line_without_context_has_no_brackets() -> None:
+    assert ConsoleFormatter().format(record()).endswith("pass ended Ready")
