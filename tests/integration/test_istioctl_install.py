@@ -9,7 +9,6 @@ stay fast, and Pods in injection-enabled namespaces are refused at once (the inj
 
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,13 +131,12 @@ def test_pods_in_an_injected_namespace_are_refused_at_once_while_istiod_is_fake(
     client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
     pod = _injected_pod(namespace, "app")
 
-    started = time.monotonic()
     with pytest.raises(ApiError) as refused:
         client.create(pod)
 
+    # "network is unreachable" (not a dial timeout) is what proves the private namespace cut the dial.
     assert "sidecar-injector.istio.io" in str(refused.value.status.message)
     assert "network is unreachable" in str(refused.value.status.message)
-    assert time.monotonic() - started < 2.0
 
 
 def test_fake_istiod_injects_sidecars_so_workloads_run_in_injected_namespaces(
