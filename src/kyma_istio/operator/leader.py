@@ -98,9 +98,17 @@ class LeaseElector:
             return False
         return True
 
+    async def _attempt(self) -> bool:
+        """One round that treats an unreachable API server as "not yet" instead of ending start-up."""
+        try:
+            return await self.try_acquire()
+        except errors.ClusterError as err:
+            log.warning("lease %s/%s not acquired yet: %s", self.namespace, self.name, err)
+            return False
+
     async def acquire(self) -> None:
         """Wait until we lead."""
-        while not await self.try_acquire():  # noqa: ASYNC110 - polls a remote Lease
+        while not await self._attempt():  # noqa: ASYNC110 - polls a remote Lease
             await asyncio.sleep(self.renew_every_s)
         log.info("acquired leadership of lease %s/%s as %s", self.namespace, self.name, self.identity)
 

@@ -233,3 +233,37 @@ async def test_only_one_of_two_candidates_leads_until_the_leader_stops_renewing(
     assert await second.try_acquire()
     assert not await first.try_acquire()
     assert kube.lease()["spec"]["holderIdentity"] == "second"
+
+
+class _FlakyKube:
+    """Fails the first GET like an API server that is not reachable yet, then has no Lease."""
+
+    def __init__(self) -> None:
+        self.gets = 0
+        self.created: list[dict[str, object]] = []
+
+    async def get(self, kind: object, name: str, namespace: str | None = None) -> None:
+        self.gets += 1
+        if self.gets == 1:
+            from kyma_istio.cluster import errors
+
+            raise errors.Transient("connection refused")
+
+    async def create(self, body: dict[str, object]) -> dict[str, object]:
+        self.created.append(body)
+        return body
+
+
+async def test_acquire_retries_when_the_api_server_is_not_reachable_yet() -> None:
+    from typing import cast
+
+    from kyma_istio.cluster.kube import Kube
+    from kyma_istio.operator.leader import LeaseElector
+
+    kube = _FlakyKube()
+    elector = LeaseElector(cast(Kube, kube), "lease", "kyma-system", "me", renew_every_s=0.0)
+
+    await elector.acquire()
+
+    assert kube.gets == 2
+    assert len(kube.created) == 1
