@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from lightkube import Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.core_v1 import ConfigMap, Namespace
 from lightkube.resources.scheduling_v1 import PriorityClass
 
 from kyma_istio import pins
@@ -64,7 +65,7 @@ def crd_and_namespace(client: Client) -> None:
 async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]:
     kube = Kube.connect(kubeconfig)
     tool = istioctl.Istioctl(
-        istioctl.find_istioctl(), kubeconfig=kubeconfig, log=__import__("logging").getLogger("t")
+        istioctl.find_istioctl(), kubeconfig=kubeconfig, log=logging.getLogger("tests.istioctl")
     )
     settings = Settings(readiness_timeout_s=120, restart_wave_timeout_s=30)
     yield Deps(
@@ -157,12 +158,7 @@ async def test_changing_trusted_proxies_restarts_the_ingress_gateway_once(deps: 
     after = client.get(Deployment, "istio-ingressgateway", namespace="istio-system")
     stamp_after = after.spec.template.metadata.annotations[names.RESTARTED_AT_ANNOTATION]
     assert stamp_after != stamp_before
-    cm = client.get(
-        codecs.resource_registry.get("v1", "ConfigMap")
-        or __import__("lightkube.resources.core_v1", fromlist=["ConfigMap"]).ConfigMap,
-        "istio",
-        namespace="istio-system",
-    )
+    cm = client.get(ConfigMap, "istio", namespace="istio-system")
     assert "numTrustedProxies: 3" in cm.data["mesh"]
     generation = after.metadata.generation
 

@@ -82,6 +82,11 @@ class NullObserver:
         return None
 
 
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-27T03:04:05Z``, the form Kubernetes and the reference's restartedAt use."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def utcnow() -> datetime:
     """Second precision, like Kubernetes timestamps, so condition times round-trip unchanged."""
     return datetime.now(UTC).replace(microsecond=0)

@@ -39,10 +39,11 @@ def kind_of(descriptor: Any) -> Kind:
 async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.Problem | None:
     """Apply the desired module resources that differ from the live ones; prune ours no longer wanted."""
     wanted = desired.desired_resources(provider=provider, operator_version=version)
+    managed_kinds = {k.kind: kind_of(k) for k in desired.MANAGED_KINDS}
     kube = deps.kube
     for obj in wanted:
         meta = obj["metadata"]
-        kind = next(kind_of(k) for k in desired.MANAGED_KINDS if k.kind == obj["kind"])
+        kind = managed_kinds[obj["kind"]]
         try:
             live = await kube.get(kind, meta["name"], meta.get("namespace"))
             if desired.needs_apply(obj, live):
@@ -51,13 +52,10 @@ async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.P
             return c.resource_reconcile_failed(obj["kind"], meta["name"]).problem(str(err))
     try:
         existing: list[dict[str, Any]] = []
-        for managed_kind in desired.MANAGED_KINDS:
-            kind = kind_of(managed_kind)
-            labels = dict(desired.OWNERSHIP_LABELS.items())
-            existing += await kube.list_all(kind, labels=labels)
+        for kind in managed_kinds.values():
+            existing += await kube.list_all(kind, labels=dict(desired.OWNERSHIP_LABELS))
         for key in desired.resources_to_prune(wanted, existing):
-            kind = next(kind_of(k) for k in desired.MANAGED_KINDS if k.kind == key.kind)
-            await kube.delete(kind, key.name, namespace=key.namespace)
+            await kube.delete(managed_kinds[key.kind], key.name, namespace=key.namespace)
     except errors.NotFound:
         return None
     except errors.ClusterError as err:

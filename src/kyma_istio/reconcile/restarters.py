@@ -16,7 +16,7 @@ from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.cluster import errors, kinds
 from kyma_istio.reconcile import sidecars
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.context import Deps, rfc3339
 from kyma_istio.reconcile.draft import Draft
 
 if TYPE_CHECKING:
@@ -35,13 +35,7 @@ async def restart_gateway(deps: Deps) -> None:
     """Roll the ingress gateway by stamping its pod template; a missing gateway needs no restart."""
     patch = {
         "spec": {
-            "template": {
-                "metadata": {
-                    "annotations": {
-                        names.RESTARTED_AT_ANNOTATION: deps.clock().isoformat().replace("+00:00", "Z")
-                    }
-                }
-            }
+            "template": {"metadata": {"annotations": {names.RESTARTED_AT_ANNOTATION: rfc3339(deps.clock())}}}
         }
     }
     try:

@@ -19,11 +19,11 @@ from kyma_istio.api import names
 from kyma_istio.cluster import errors, kinds
 from kyma_istio.cluster.kinds import Kind
 from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.context import Deps, rfc3339
 from kyma_istio.reconcile.draft import Draft
 from kyma_istio.restart.owners import ActionKind, WorkloadKey
 from kyma_istio.restart.plan import Outcome, OwnerAction, PlanBuilder, RestartPlan, mark_failed, waves
-from kyma_istio.restart.podview import OwnerRef, reduce_pod
+from kyma_istio.restart.podview import OwnerRef, owner_of, reduce_pod
 from kyma_istio.restart.predicates import Expectation
 from kyma_istio.restart.predicates.expectation import ProxyResources
 from kyma_istio.restart.selection import Selection
@@ -61,16 +61,6 @@ def expectation_for(step: Install) -> Expectation:
     )
 
 
-def _controller_of(obj: Mapping[str, Any]) -> OwnerRef | None:
-    refs = obj.get("metadata", {}).get("ownerReferences") or []
-    if not refs:
-        return None
-    ref = next((r for r in refs if r.get("controller")), refs[0])
-    return OwnerRef(
-        kind=ref["kind"], name=ref["name"], api_version=ref.get("apiVersion", ""), uid=ref.get("uid", "")
-    )
-
-
 async def build_plan(
     deps: Deps, builder: PlanBuilder, *, running_only: bool, limit: int | None
 ) -> RestartPlan:
@@ -83,7 +73,7 @@ async def build_plan(
     for namespace, name in sorted(builder.replicasets_to_resolve()):
         rs = await kube.get(kinds.REPLICASET, name, namespace)
         if rs is not None:
-            rs_owners[(namespace, name)] = _controller_of(rs)
+            rs_owners[(namespace, name)] = owner_of(rs.get("metadata", {}).get("ownerReferences") or [])
     strategies: dict[tuple[str, str, str], str] = {}
     targets: dict[tuple[str, str, str], str | None] = {}
     annotations: dict[tuple[str, str, str], Mapping[str, str]] = {}
@@ -115,7 +105,7 @@ async def _stamp(deps: Deps, action: OwnerAction, target: str, *, restart: bool)
     """Record the target on the owner's pod template; with ``restart`` also the restart time (a rollout)."""
     stamp = {names.RESTART_TARGET_ANNOTATION: target}
     if restart:
-        stamp[names.RESTARTED_AT_ANNOTATION] = deps.clock().isoformat().replace("+00:00", "Z")
+        stamp[names.RESTARTED_AT_ANNOTATION] = rfc3339(deps.clock())
     patch = {"spec": {"template": {"metadata": {"annotations": stamp}}}}
     w = action.workload
     await deps.kube.patch(

@@ -8,7 +8,7 @@ pods; nothing downstream ever sees the raw object. Reading is forgiving: a missi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -107,7 +107,7 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
         has_custom_proxy_image=names.PROXY_IMAGE_ANNOTATION in annotations,
         proxies=classic + native,
         container_count=len(containers),
-        owner=_owner(_items(metadata.get("ownerReferences"))),
+        owner=owner_of(_items(metadata.get("ownerReferences"))),
         overrides=ProxyOverrides(
             cpu_request=_text(annotations.get(PROXY_CPU_ANNOTATION)),
             memory_request=_text(annotations.get(PROXY_MEMORY_ANNOTATION)),
@@ -119,7 +119,7 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
     )
 
 
-def _owner(references: tuple[Mapping[str, Any], ...]) -> OwnerRef | None:
+def owner_of(references: Sequence[Mapping[str, Any]]) -> OwnerRef | None:
     """The controlling owner if one is marked, else the first: the controller is what recreates pods."""
     if not references:
         return None
