@@ -117,7 +117,7 @@ class Install:
     async def _cluster_facts(self) -> c.Problem | None:
         try:
             nodes = [profile.node_facts(n) for n in await self.deps.kube.list_all(kinds.NODE)]
-        except errors.ClusterError as err:
+        except (errors.ClusterError, ValueError) as err:
             return c.CLUSTER_SIZE_FAILED.problem(str(err))
         self.flavour = profile.detect_flavour(nodes)
         self.profile = profile.choose_profile(nodes)

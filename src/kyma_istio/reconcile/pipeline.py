@@ -109,8 +109,9 @@ class Pass:
         return (
             live_state == State.READY.value
             and last is not None
-            and last.spec == spec
-            and last.istio_tag == install.target_tag()
+            # Compared as rendered: ``config: {}`` and no config are the same spec.
+            and lastapplied.render_last_applied(last.spec, last.istio_tag)
+            == lastapplied.render_last_applied(spec, install.target_tag())
             and finalizer.has(self.cr)
         )
 
@@ -146,12 +147,12 @@ class Pass:
         problem = await step.run()
         if problem is not None:
             return await self._finish(problem)
-        if step.cr_gone or not step.finalized:
-            # Either the API server deleted the CR, or another party's finalizer still holds it: nothing of
-            # ours is left to do until that party lets go (the reference went on here, quirk 10).
-            await self._write_status(quietly_missing=True)
-            return PassResult(None if step.cr_gone else State.DELETING, None)
-        return PassResult(None, None)
+        if step.cr_gone:
+            return PassResult(None, None)
+        # Another party's finalizer still holds the CR (or ours was never there): nothing of ours is left
+        # to do until that party lets go; the reference went on into later steps here (quirk 10).
+        await self._write_status(quietly_missing=True)
+        return PassResult(State.DELETING, None)
 
     # --- status --------------------------------------------------------------------------------------
 

@@ -1,0 +1,524 @@
+"""Every state and reason a pass can end in, reached through the real pipeline with in-memory fakes.
+
+The integration tests prove the same pipeline against a real API server and istioctl; here each failure
+branch is forced directly (a call told to fail, an installer told to fail), which a real cluster cannot
+do on demand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pytest
+from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
+
+from kyma_istio import pins
+from kyma_istio.api import names
+from kyma_istio.cluster import errors, kinds
+from kyma_istio.cluster.kinds import Kind
+from kyma_istio.cluster.kube import Kube
+from kyma_istio.reconcile import pipeline
+from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
+from kyma_istio.reconcile.draft import Draft
+
+NS = names.OPERATOR_NAMESPACE
+PEER_AUTHENTICATION = Kind("security.istio.io", "v1", "PeerAuthentication", "peerauthentications")
+VIRTUAL_SERVICE = Kind("networking.istio.io", "v1", "VirtualService", "virtualservices")
+OLD_PROXY = "docker.io/istio/proxyv2:1.22.0-distroless"
+
+
+def _istio_pods(kube: FakeKube, version: str = pins.ISTIO_TAG) -> None:
+    """What istioctl leaves behind: istiod and the gateway running the target images."""
+    for name, container, image in (
+        ("istiod-1", "discovery", f"docker.io/istio/pilot:{version}"),
+        ("istio-ingressgateway-1", "istio-proxy", f"docker.io/istio/proxyv2:{version}"),
+    ):
+        kube.put(
+            kinds.POD,
+            {
+                "metadata": {"name": name, "namespace": names.ISTIO_NAMESPACE},
+                "spec": {"containers": [{"name": container, "image": image}]},
+            },
+        )
+    kube.put(
+        kinds.DEPLOYMENT,
+        {
+            "metadata": {"name": names.INGRESS_GATEWAY, "namespace": names.ISTIO_NAMESPACE, "generation": 1},
+            "spec": {"template": {"metadata": {}}},
+        },
+    )
+
+
+class World:
+    """A cluster of fakes with one production-size node and Istio's CR kind registered."""
+
+    def __init__(self, *, settings: Settings | None = None) -> None:
+        self.kube = FakeKube()
+        self.installer = FakeInstaller(on_install=lambda _: _istio_pods(self.kube))
+        self.events = FakeEvents()
+        self.deps = Deps(
+            kube=cast(Kube, self.kube),
+            installer=self.installer,
+            events=self.events,
+            settings=settings or Settings(),
+        )
+        self.kube.put(
+            kinds.NODE,
+            {"metadata": {"name": "node-1"}, "status": {"capacity": {"cpu": "8", "memory": "32Gi"}}},
+        )
+        self.kube.put(kinds.NAMESPACE, {"metadata": {"name": names.ISTIO_NAMESPACE}})
+
+    def cr(
+        self,
+        spec: Mapping[str, Any] | None = None,
+        *,
+        name: str = "default",
+        namespace: str = NS,
+        **meta: Any,
+    ) -> None:
+        self.kube.put(
+            kinds.ISTIO,
+            {"metadata": {"name": name, "namespace": namespace, **meta}, "spec": dict(spec or {})},
+        )
+
+    def stored(self, name: str = "default", namespace: str = NS) -> dict[str, Any]:
+        found = self.kube.stored(kinds.ISTIO, name, namespace)
+        assert found is not None
+        return found
+
+    def condition(self, type_: str, name: str = "default") -> dict[str, Any]:
+        return next(c for c in self.stored(name)["status"]["conditions"] if c["type"] == type_)
+
+    async def reconcile(self, name: str = "default", namespace: str = NS, **kw: Any) -> pipeline.PassResult:
+        return await pipeline.reconcile(namespace, name, self.deps, **kw)
+
+    def outdated_workload(self, name: str, *, bare_pod: bool = False) -> None:
+        """A Deployment (via its ReplicaSet) or a bare Pod whose sidecar runs the old proxy."""
+        owner = None
+        if not bare_pod:
+            self.kube.put(
+                kinds.DEPLOYMENT,
+                {
+                    "metadata": {"name": name, "namespace": "app", "generation": 1},
+                    "spec": {
+                        "replicas": 1,
+                        "strategy": {"type": "RollingUpdate"},
+                        "template": {"metadata": {}},
+                    },
+                },
+            )
+            self.kube.put(
+                kinds.REPLICASET,
+                {
+                    "metadata": {
+                        "name": f"{name}-rs",
+                        "namespace": "app",
+                        "ownerReferences": [
+                            {
+                                "kind": "Deployment",
+                                "name": name,
+                                "apiVersion": "apps/v1",
+                                "uid": f"uid-{name}",
+                                "controller": True,
+                            }
+                        ],
+                    }
+                },
+            )
+            owner = [
+                {
+                    "kind": "ReplicaSet",
+                    "name": f"{name}-rs",
+                    "apiVersion": "apps/v1",
+                    "uid": f"uid-{name}-rs",
+                    "controller": True,
+                }
+            ]
+        self.kube.put(
+            kinds.POD,
+            {
+                "metadata": {
+                    "name": f"{name}-pod",
+                    "namespace": "app",
+                    "ownerReferences": owner or [],
+                    "annotations": {names.SIDECAR_STATUS_ANNOTATION: "{}"},
+                },
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": "app"},
+                        {"name": "istio-proxy", "image": OLD_PROXY},
+                    ]
+                },
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+            },
+        )
+
+
+@pytest.fixture
+def reasons_set(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every reason set in memory during a pass, in order (most are overwritten before they persist)."""
+    seen: list[str] = []
+    original = Draft.set
+
+    def spy(self: Draft, reason: Any, message: str | None = None) -> None:
+        seen.append(str(reason))
+        original(self, reason, message)
+
+    monkeypatch.setattr(Draft, "set", spy)
+    return seen
+
+
+async def test_a_first_install_ends_ready_with_both_conditions_true(reasons_set: list[str]) -> None:
+    world = World()
+    world.cr({"config": {"numTrustedProxies": 1}})
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Ready"
+    assert result.requeue_after == 10 * 3600
+    status = world.stored()["status"]
+    assert status["state"] == "Ready" and status["description"] == ""
+    assert world.condition("Ready")["reason"] == "ReconcileSucceeded"
+    assert world.condition("ProxySidecarRestartSucceeded")["reason"] == "ProxySidecarRestartSucceeded"
+    assert reasons_set[0] == "ReconcileUnknown"
+    assert "IstioInstallSucceeded" in reasons_set
+    assert "IngressGatewayRestartSucceeded" in reasons_set
+    assert len(world.installer.installs) == 1
+
+
+async def test_processing_with_ready_unknown_is_persisted_before_anything_is_installed() -> None:
+    world = World()
+    world.cr()
+
+    await world.reconcile()
+
+    status_patches = [body["status"] for plural, _, body in world.kube.patches if "status" in body]
+    first = status_patches[0]
+    assert first["state"] == "Processing"
+    assert first["description"] == "Reconciling Istio"
+    assert first["conditions"][0]["reason"] == "ReconcileUnknown"
+    assert first["conditions"][0]["status"] == "Unknown"
+
+
+async def test_a_second_pass_with_nothing_changed_writes_nothing_and_keeps_transition_times() -> None:
+    world = World()
+    world.cr()
+    await world.reconcile()
+    before = world.stored()
+    writes = world.kube.writes
+
+    await world.reconcile()
+
+    assert world.kube.writes == writes
+    assert world.stored()["status"] == before["status"]
+    assert len(world.installer.installs) == 1
+
+
+async def test_a_periodic_resync_reinstalls_for_drift_repair_but_writes_no_status() -> None:
+    world = World()
+    world.cr()
+    await world.reconcile()
+    writes = world.kube.writes
+
+    await world.reconcile(resync=True)
+
+    assert len(world.installer.installs) == 2
+    assert world.kube.writes == writes
+
+
+async def test_an_installer_failure_is_an_error_naming_what_failed() -> None:
+    world = World()
+    world.installer.install_result = InstallOutcome(False, 3.0, "Istiod not ready after 2m30s")
+    world.cr()
+
+    result = await world.reconcile()
+
+    assert result.failed
+    assert world.stored()["status"]["state"] == "Error"
+    assert world.stored()["status"]["description"] == "Could not install Istio: Istiod not ready after 2m30s"
+    assert world.condition("Ready")["reason"] == "IstioInstallUninstallFailed"
+    assert ("Warning", "InstallFailed", "Istiod not ready after 2m30s") in world.events.posted
+
+
+@pytest.mark.parametrize(
+    ("verb", "plural", "description"),
+    [
+        ("list", "nodes", "Could not evaluate cluster size: boom"),
+        ("patch", "istios", "Could not add finalizer: boom"),
+        ("patch", "namespaces", "Could not add warden validation label: boom"),
+        (
+            "apply",
+            "peerauthentications",
+            "Could not reconcile Istio resource PeerAuthentication/default: boom",
+        ),
+    ],
+)
+async def test_a_failing_install_step_is_an_error_with_its_description(
+    verb: str, plural: str, description: str
+) -> None:
+    world = World()
+    world.kube.fail[(verb, plural)] = errors.ClusterError("boom")
+    world.cr()
+
+    result = await world.reconcile()
+
+    assert result.failed
+    assert world.stored()["status"]["state"] == "Error"
+    assert world.stored()["status"]["description"] == description
+    expected = (
+        "CustomResourcesReconcileFailed" if plural == "peerauthentications" else "IstioInstallUninstallFailed"
+    )
+    assert world.condition("Ready")["reason"] == expected
+
+
+async def test_istio_pods_on_another_version_fail_verification() -> None:
+    world = World()
+    world.installer.on_install = lambda _: _istio_pods(world.kube, "1.22.1-distroless")
+    world.cr()
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["description"] == (
+        "Verifying Pod versions in istio-system namespace failed: "
+        "istio-system Pods version 1.22.1 do not match istio operator version 1.23.2"
+    )
+    assert world.condition("Ready")["reason"] == "IstioInstallUninstallFailed"
+
+
+async def test_an_unreadable_last_applied_annotation_fails_the_install_check() -> None:
+    world = World()
+    world.cr(annotations={names.LAST_APPLIED_ANNOTATION: "{not json"})
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["state"] == "Error"
+    assert world.stored()["status"]["description"].startswith("Istio install check failed: ")
+
+
+async def test_a_spec_the_model_refuses_is_misconfigured() -> None:
+    world = World()
+    world.cr({"config": {"numTrustedProxies": -1}})
+
+    result = await world.reconcile()
+
+    assert result.failed
+    assert world.condition("Ready")["reason"] == "IstioCustomResourceMisconfigured"
+    assert "spec.config.numTrustedProxies" in world.stored()["status"]["description"]
+
+
+async def test_a_failed_list_of_crs_is_reported() -> None:
+    world = World()
+    world.kube.fail[("list", "istios")] = errors.Transient("apiserver unavailable")
+    world.cr()
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["description"] == "Unable to list Istio CRs: apiserver unavailable"
+    assert world.condition("Ready")["reason"] == "ReconcileFailed"
+
+
+async def test_a_failed_last_applied_update_is_reported_as_reconcile_failed() -> None:
+    world = World()
+    world.cr(finalizers=[names.FINALIZER])
+    world.kube.fail[("patch", "istios")] = errors.ClusterError("denied")
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["description"] == "Error updating LastAppliedConfiguration: denied"
+    assert world.condition("Ready")["reason"] == "ReconcileFailed"
+
+
+async def test_a_failed_gateway_restart_is_its_own_reason() -> None:
+    world = World()
+    world.cr({"config": {"numTrustedProxies": 2}})
+    world.kube.fail[("patch", "deployments")] = errors.ClusterError("denied")
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["state"] == "Error"
+    assert world.stored()["status"]["description"] == "Failed to restart Ingress Gateway: denied"
+    assert world.condition("Ready")["reason"] == "IngressGatewayRestartFailed"
+
+
+async def test_a_pod_nobody_can_restart_is_a_warning_listing_it() -> None:
+    world = World()
+    world.outdated_workload("lonely", bare_pod=True)
+    world.cr()
+
+    result = await world.reconcile()
+
+    status = world.stored()["status"]
+    assert status["state"] == "Warning"
+    assert status["description"].startswith("Not all pods with Istio injection could be restarted.")
+    condition = world.condition("ProxySidecarRestartSucceeded")
+    assert condition["reason"] == "ProxySidecarManualRestartRequired"
+    assert (
+        condition["message"]
+        == "The sidecars of the following workloads could not be restarted: app/lonely-pod"
+    )
+    assert world.condition("Ready")["reason"] == "IngressGatewayRestartSucceeded"
+    assert result.requeue_after == pipeline.WARNING_REQUEUE_S
+
+
+async def test_work_beyond_the_restart_limit_requeues_as_processing() -> None:
+    world = World(settings=Settings(restart_limit=1))
+    world.outdated_workload("a")
+    world.outdated_workload("b")
+    world.cr()
+
+    result = await world.reconcile()
+
+    assert result.requeue_after == 60
+    assert world.stored()["status"]["state"] == "Processing"
+    assert world.condition("Ready")["reason"] == "ReconcileRequeued"
+    assert (
+        world.condition("ProxySidecarRestartSucceeded")["reason"] == "ProxySidecarRestartPartiallySucceeded"
+    )
+    assert names.LAST_APPLIED_ANNOTATION not in (world.stored()["metadata"].get("annotations") or {})
+
+
+async def test_a_failed_pod_listing_is_a_sidecar_restart_failure() -> None:
+    world = World()
+    world.cr()
+    original = world.kube.stream
+
+    async def failing_stream(kind: Kind, **kw: Any) -> Any:
+        if kind.plural == "pods" and kw.get("fields"):
+            raise errors.Transient("list pods: timeout")
+        async for obj in original(kind, **kw):
+            yield obj
+
+    world.kube.stream = failing_stream  # type: ignore[method-assign]
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["state"] == "Error"
+    assert world.stored()["status"]["description"] == (
+        "Error occurred during reconciliation of Istio Sidecars: list pods: timeout"
+    )
+    assert world.condition("ProxySidecarRestartSucceeded")["reason"] == "ProxySidecarRestartFailed"
+
+
+async def test_experimental_fields_without_the_experimental_flavour_warn_but_stay_ready() -> None:
+    world = World()
+    world.cr({"experimental": {"pilot": {"enableAlphaGatewayAPI": True}}})
+
+    result = await world.reconcile()
+
+    assert world.stored()["status"]["state"] == "Warning"
+    assert world.stored()["status"]["description"] == (
+        "Experimental features are not supported in this image flavour: "
+        "istio CR contains experimental feature"
+    )
+    assert world.condition("Ready")["status"] == "True"
+    assert result.requeue_after is None
+
+
+async def test_a_refused_version_names_the_path_in_an_event_and_installs_nothing() -> None:
+    world = World()
+    last = json.dumps({"config": {}, "IstioTag": "1.21.0-distroless"})
+    world.cr(annotations={names.LAST_APPLIED_ANNOTATION: last})
+
+    await world.reconcile()
+
+    assert world.condition("Ready")["reason"] == "IstioVersionUpdateNotAllowed"
+    assert world.installer.installs == []
+    assert any(
+        reason == "IstioVersionUpdateNotAllowed" and "1.22" in message
+        for _, reason, message in world.events.posted
+    )
+
+
+async def test_deleting_a_cr_that_never_installed_needs_no_uninstall() -> None:
+    world = World()
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=["someone.else/keep"])
+
+    result = await world.reconcile()
+
+    assert world.condition("Ready")["reason"] == "IstioInstallNotNeeded"
+    assert world.stored()["status"]["state"] == "Deleting"
+    assert world.installer.uninstalls == 0
+    assert result.requeue_after is None
+
+
+async def test_uninstall_releases_our_finalizer_and_stops_while_another_party_holds_the_cr() -> None:
+    world = World()
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER, "someone.else/keep"])
+
+    await world.reconcile()
+
+    cr = world.stored()
+    assert cr["metadata"]["finalizers"] == ["someone.else/keep"]
+    assert world.installer.uninstalls == 1
+    assert world.installer.installs == []
+    assert world.condition("Ready")["reason"] == "IstioUninstallSucceeded"
+    assert world.kube.stored(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is None
+
+
+async def test_uninstall_removes_the_cr_when_ours_was_the_last_finalizer() -> None:
+    world = World()
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    result = await world.reconcile()
+
+    assert result.state is None
+    assert world.kube.stored(kinds.ISTIO, "default", NS) is None
+
+
+async def test_a_failed_uninstall_is_an_error() -> None:
+    world = World()
+    world.installer.uninstall_result = InstallOutcome(False, 2.0, "istioctl uninstall exited with 1")
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    await world.reconcile()
+
+    assert (
+        world.stored()["status"]["description"]
+        == "Could not uninstall istio: istioctl uninstall exited with 1"
+    )
+    assert names.FINALIZER in world.stored()["metadata"]["finalizers"]
+
+
+async def test_user_istio_resources_block_deletion_and_are_named() -> None:
+    world = World()
+    world.kube.put(kinds.CRD, {"metadata": {"name": "virtualservices.networking.istio.io"}})
+    world.kube.put(VIRTUAL_SERVICE, {"metadata": {"name": "shop", "namespace": "app"}})
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    result = await world.reconcile()
+
+    status = world.stored()["status"]
+    assert status["state"] == "Warning"
+    assert status["description"].endswith("Blocking: VirtualService app/shop")
+    assert world.condition("Ready")["reason"] == "IstioCustomResourcesDangling"
+    assert world.installer.uninstalls == 0
+    assert any(reason == "DeletionBlocked" for _, reason, _ in world.events.posted)
+    assert result.requeue_after == pipeline.WARNING_REQUEUE_S
+
+
+async def test_a_failed_check_for_user_resources_is_an_error() -> None:
+    world = World()
+    world.kube.fail[("get", "customresourcedefinitions")] = errors.Forbidden("crds: forbidden")
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    await world.reconcile()
+
+    assert world.stored()["status"]["description"] == (
+        "Could not get customer resources from the cluster: crds: forbidden"
+    )
+
+
+async def test_managed_peer_authentication_is_created_and_an_edit_is_reverted() -> None:
+    world = World()
+    world.cr()
+    await world.reconcile()
+    pa = world.kube.stored(PEER_AUTHENTICATION, "default", names.ISTIO_NAMESPACE)
+    assert pa is not None and pa["spec"] == {"mtls": {"mode": "STRICT"}}
+    pa["spec"] = {"mtls": {"mode": "PERMISSIVE"}}
+
+    await world.reconcile(resync=True)
+
+    reverted = world.kube.stored(PEER_AUTHENTICATION, "default", names.ISTIO_NAMESPACE)
+    assert reverted is not None and reverted["spec"] == {"mtls": {"mode": "STRICT"}}
