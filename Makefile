@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Tests run inside a fresh network namespace with only loopback up (see README, "Network safety").
 NETNS := unshare --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: help demo test unit integration lint testenv crd docs clean bench
+.PHONY: help demo test unit integration lint testenv crd docs chart clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ test: $(STAMP) lint testenv ## everything CI runs: lint, unit and integration te
 
 crd: $(STAMP) ## regenerate deploy/crds from the API model
 	$(VENV)/bin/kyma-istio crd > deploy/crds/operator.kyma-project.io_istios.yaml
+
+chart: testenv ## helm lint and render the operator chart
+	$$(testenv/build --print-bin-dir)/helm lint --strict --kube-version 1.34.2 deploy/chart
+	$$(testenv/build --print-bin-dir)/helm template kyma-istio deploy/chart --namespace kyma-system --kube-version 1.34.2 >/dev/null
 
 docs: $(STAMP) ## regenerate docs/reference from the API model
 	$(VENV)/bin/kyma-istio reference > docs/reference/istio-cr.md

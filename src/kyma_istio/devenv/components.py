@@ -130,8 +130,17 @@ def controller_manager_args(binary: Path, layout: Layout) -> list[str]:
 
 
 def scheduler_args(binary: Path, layout: Layout) -> list[str]:
-    """kube-scheduler, so Pods land on the fake nodes the way they would on real ones."""
-    return [str(binary), *_component_serving(layout, layout.ports.scheduler)]
+    """kube-scheduler, so Pods land on the fake nodes the way they would on real ones.
+
+    The default client rate (50 QPS) would bind at most 50 Pods a second, which is what limits a
+    benchmark creating thousands of Pods; the controller-manager gets the same raised limits.
+    """
+    return [
+        str(binary),
+        *_component_serving(layout, layout.ports.scheduler),
+        "--kube-api-qps=1000",
+        "--kube-api-burst=2000",
+    ]
 
 
 def kwok_args(binary: Path, layout: Layout, stages: list[Path]) -> list[str]:

@@ -115,8 +115,10 @@ def _login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 def kopf_settings() -> kopf.OperatorSettings:
     """kopf settings that keep its bookkeeping off our CR and leave Events to us."""
     settings = kopf.OperatorSettings()
-    settings.persistence.finalizer = names.FINALIZER
     prefix = "kopf.istio-operator.kyma-project.io"
+    # kopf removes "its" finalizer from any object when no handler requires one (ours never does), so it
+    # must not be ours: naming it names.FINALIZER made kopf strip our finalizer after every pass.
+    settings.persistence.finalizer = f"{prefix}/unused-finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=prefix)
     settings.posting.enabled = False
