@@ -76,6 +76,22 @@ def render(
 
 
 @app.command()
+def diff(
+    file: Annotated[Path, typer.Option("-f", "--file", help="Istio CR YAML file")],
+    kubeconfig: Kubeconfig = None,
+    hub: Annotated[str, typer.Option(help="registry of Istio's images")] = pins.DEFAULT_HUB,
+    experimental: Annotated[bool, typer.Option(help="honour spec.experimental")] = False,
+) -> None:
+    """Show, changing nothing, the version verdict and how the IstioOperator in force would change.
+
+    Exit 0: no difference; 1: invalid file or version refused; 2: cluster unreadable; 3: differences.
+    """
+    from kyma_istio.cli.diff import diff_command
+
+    raise typer.Exit(diff_command(file, kubeconfig, hub, experimental=experimental))
+
+
+@app.command()
 def run(
     kubeconfig: Kubeconfig = None,
     metrics_bind_address: Annotated[str, typer.Option(help="metrics listen address")] = ":8090",

@@ -189,3 +189,12 @@ async def test_a_cr_recreated_with_the_same_fingerprint_after_deletion_is_queued
     await event(controller, "ADDED", body)
 
     assert await next_key(controller) == ("kyma-system/default", False)
+
+
+def test_kopf_never_owns_our_finalizer() -> None:
+    """kopf strips "its" finalizer when no handler needs one; if that name were ours, every pass would
+    lose the installation finalizer and a delete would skip the uninstall."""
+    from kyma_istio.api import names
+    from kyma_istio.operator.runtime import kopf_settings
+
+    assert kopf_settings().persistence.finalizer != names.FINALIZER

@@ -1,0 +1,199 @@
+"""``kyma-istio diff -f CR.yaml``: preview what applying an Istio CR would change, changing nothing.
+
+It reads the CR file (the operator's validation, problems listed at once), then the cluster: the Nodes
+give the profile (evaluation or production) and the cluster flavour, as in a reconcile; the live Istio CR
+``kyma-system/<name>`` gives, through its ``operator.kyma-project.io/lastAppliedConfiguration``
+annotation, the spec and Istio tag of the last successful reconcile. It prints
+
+1. the version-rule verdict for going from that tag to the one this release ships ("first install" when
+   nothing was applied yet), with the way forward when the rule refuses;
+2. a unified diff between the IstioOperator now in force (recomputed from the last-applied spec with the
+   last-applied tag, the cluster's profile and flavour) and the one the file's CR would produce.
+
+Only GET and LIST requests are sent. The recomputation assumes the same hub as ``--hub``; a profile or
+flavour change of the cluster since the last reconcile shows up in the diff as a change, which it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from lightkube.core.exceptions import ConfigError
+from rich.console import Console
+from rich.text import Text
+
+from kyma_istio import pins
+from kyma_istio.api import names
+from kyma_istio.api.v1alpha2 import Istio
+from kyma_istio.cli.render import _read_single_document, _RenderError, _validate, to_yaml
+from kyma_istio.cluster import errors, kinds
+from kyma_istio.cluster.kube import Kube
+from kyma_istio.mesh import lastapplied
+from kyma_istio.mesh.merge import merge
+from kyma_istio.mesh.profile import Flavour, Profile, choose_profile, detect_flavour, node_facts
+from kyma_istio.mesh.versions import Verdict, VersionDecision, decide_upgrade
+
+EXIT_SAME = 0
+"""The CR would change nothing in the IstioOperator and the version rule allows it."""
+EXIT_REFUSED = 1
+"""The file is not a valid Istio CR, or the version rule refuses the change (nothing would be installed)."""
+EXIT_CLUSTER = 2
+"""The cluster could not be read (no kubeconfig, unreachable, forbidden, malformed Node capacity)."""
+EXIT_DIFFERENT = 3
+"""The IstioOperator would change; the diff says how."""
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """What the cluster says about the CR in the file."""
+
+    profile: Profile
+    flavour: Flavour
+    live_found: bool
+    """Whether an Istio CR of that name exists in kyma-system."""
+    last: lastapplied.LastApplied | None
+    """Its last-applied configuration, None when it has none (nothing installed by it yet)."""
+
+
+class _ClusterReadError(Exception):
+    """The cluster could not be read; the message is for the user."""
+
+
+def diff_command(
+    file: Path,
+    kubeconfig: Path | None = None,
+    hub: str = pins.DEFAULT_HUB,
+    *,
+    experimental: bool = False,
+    console: Console | None = None,
+    error_console: Console | None = None,
+) -> int:
+    """Print the version verdict and the IstioOperator diff for the CR in ``file``; return the exit code.
+
+    Exit codes: 0 no difference (and the version rule allows the change), 1 the file is invalid or the
+    version rule refuses the change, 2 the cluster could not be read, 3 the IstioOperator would change.
+    """
+    out = console or Console(highlight=False, soft_wrap=True, markup=False)
+    err = error_console or Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+    try:
+        istio = _validate(_read_single_document(file))
+    except _RenderError as error:
+        for problem in error.problems:
+            err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
+        return EXIT_REFUSED
+    name = istio.metadata.name
+    try:
+        view = asyncio.run(read_cluster(name, kubeconfig))
+    except _ClusterReadError as error:
+        err.print(Text(f"error: {error}", style="red"), soft_wrap=True)
+        return EXIT_CLUSTER
+    return report(istio, name, file, view, hub=hub, experimental=experimental, console=out)
+
+
+async def read_cluster(name: str, kubeconfig: Path | None) -> ClusterView:
+    """Nodes and the live CR ``kyma-system/<name>``; ``_ClusterReadError`` when they cannot be read."""
+    try:
+        kube = Kube.connect(kubeconfig)
+    except (ConfigError, OSError) as error:
+        raise _ClusterReadError(f"no cluster configuration: {error}") from None
+    try:
+        nodes = [node_facts(node) for node in await kube.list_all(kinds.NODE)]
+        live = await kube.get(kinds.ISTIO, name, names.OPERATOR_NAMESPACE)
+    except errors.ClusterError as error:
+        raise _ClusterReadError(f"cannot read the cluster: {error}") from None
+    except ValueError as error:
+        raise _ClusterReadError(f"cannot tell the cluster's size from its Nodes: {error}") from None
+    finally:
+        await kube.close()
+    last = None
+    if live is not None:
+        text = (live.get("metadata", {}).get("annotations") or {}).get(names.LAST_APPLIED_ANNOTATION)
+        if text is not None:
+            try:
+                last = lastapplied.parse_last_applied(text)
+            except ValueError as error:
+                # The operator refuses such a CR too (its version is unknown); say why and stop.
+                raise _ClusterReadError(
+                    f"{names.OPERATOR_NAMESPACE}/{name}: {names.LAST_APPLIED_ANNOTATION} unreadable: {error}"
+                ) from None
+    return ClusterView(
+        profile=choose_profile(nodes),
+        flavour=detect_flavour(nodes),
+        live_found=live is not None,
+        last=last,
+    )
+
+
+def report(
+    istio: Istio,
+    name: str,
+    file: Path,
+    view: ClusterView,
+    *,
+    hub: str,
+    experimental: bool,
+    console: Console,
+) -> int:
+    """Print the verdict and the diff; return the exit code (see ``diff_command``)."""
+    key = f"{names.OPERATOR_NAMESPACE}/{name}"
+    if istio.metadata.namespace != names.OPERATOR_NAMESPACE:
+        console.print(
+            f"note: the file's CR is in namespace {istio.metadata.namespace}; the operator reconciles only "
+            f"Istio CRs in {names.OPERATOR_NAMESPACE}, compared with {key}"
+        )
+    console.print(f"Cluster: {view.profile} profile, flavour {view.flavour}")
+    decision = decide_upgrade(view.last.istio_tag if view.last else None, pins.ISTIO_TAG)
+    console.print(_verdict_line(decision), soft_wrap=True)
+    if decision.path:
+        console.print(f"  To proceed: {decision.path}.", soft_wrap=True)
+
+    wanted = merge(
+        istio.spec,
+        profile=view.profile,
+        flavour=view.flavour,
+        hub=hub,
+        tag=pins.ISTIO_TAG,
+        experimental_enabled=experimental,
+    )
+    if view.last is None:
+        why = "the CR was never reconciled" if view.live_found else "no Istio CR of that name exists"
+        console.print(f"IstioOperator in force: none ({key}: {why}; nothing installed by it)")
+        before_text, before_label = "", "(nothing installed)"
+    else:
+        in_force = merge(
+            view.last.spec,
+            profile=view.profile,
+            flavour=view.flavour,
+            hub=hub,
+            tag=view.last.istio_tag,
+            experimental_enabled=experimental,
+        )
+        before_text, before_label = to_yaml(in_force), f"{key} (last applied, {view.last.istio_tag})"
+    after_text = to_yaml(wanted)
+    lines = list(
+        difflib.unified_diff(
+            before_text.splitlines(keepends=True),
+            after_text.splitlines(keepends=True),
+            fromfile=before_label,
+            tofile=str(file),
+        )
+    )
+    if not lines:
+        console.print("IstioOperator: no difference")
+    else:
+        console.out("".join(lines), end="", highlight=False)
+    if not decision.verdict.allowed:
+        console.print("The operator would refuse this change: nothing would be installed.")
+        return EXIT_REFUSED
+    return EXIT_DIFFERENT if lines else EXIT_SAME
+
+
+def _verdict_line(decision: VersionDecision) -> str:
+    if decision.verdict is Verdict.INSTALL:
+        return f"Version rule: first install (Istio {decision.target})"
+    if decision.verdict is Verdict.NOT_ALLOWED:
+        return f"Version rule: refused: Istio version update is not allowed: {decision.message}"
+    return f"Version rule: allowed: {decision.message}"

@@ -1,0 +1,125 @@
+"""Fixtures and helpers shared by the Istio CR integration tests: the CRD, ``kyma-system`` and the
+module's PriorityClass in the cluster, a reconciler ``Deps`` wired to the real istioctl, and small
+helpers to create and read CRs. Import the fixtures by name into a test module to use them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lightkube import Client, codecs
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.scheduling_v1 import PriorityClass
+
+from kyma_istio.api import names
+from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.installer import istioctl
+from kyma_istio.operator.events import KubeEvents
+from kyma_istio.operator.main import IstioctlInstaller
+from kyma_istio.reconcile.context import Deps, Settings
+
+REPO = Path(__file__).parents[2]
+CRD_FILE = REPO / "deploy" / "crds" / "operator.kyma-project.io_istios.yaml"
+NS = names.OPERATOR_NAMESPACE
+
+
+def wait_established(client: Client, crd_name: str, timeout_s: float = 30.0) -> None:
+    """Block until the CRD ``crd_name`` is Established."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        crd = client.get(CustomResourceDefinition, crd_name)
+        if any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or [])):
+            return
+        assert time.monotonic() < deadline, f"CRD {crd_name} not established"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def crd_and_namespace(client: Client) -> None:
+    """The Istio CRD (established), ``kyma-system`` and the istio-kyma-priority PriorityClass."""
+    client.apply(codecs.from_dict(yaml.safe_load(CRD_FILE.read_text())), field_manager="tests", force=True)
+    wait_established(client, names.CRD_NAME)
+    client.apply(Namespace(metadata=ObjectMeta(name=NS)), field_manager="tests")
+    # Shipped by the module manifest (deploy/), not by the operator; Istio's pods refer to it.
+    client.apply(
+        PriorityClass(metadata=ObjectMeta(name=names.PRIORITY_CLASS), value=names.PRIORITY_CLASS_VALUE),
+        field_manager="tests",
+    )
+
+
+async def drop_all_crs(kube: Kube) -> None:
+    """Remove every Istio CR in kyma-system, finalizers included, so the next test starts from nothing."""
+    for cr in await kube.list_all(kinds.ISTIO, namespace=NS):
+        name = cr["metadata"]["name"]
+        await kube.patch(kinds.ISTIO, name, {"metadata": {"finalizers": None}}, namespace=NS)
+        await kube.delete(kinds.ISTIO, name, namespace=NS)
+
+
+def make_deps(kubeconfig: Path, settings: Settings | None = None) -> Deps:
+    """Reconciler dependencies against the cluster with the real istioctl."""
+    kube = Kube.connect(kubeconfig)
+    tool = istioctl.Istioctl(
+        istioctl.find_istioctl(), kubeconfig=kubeconfig, log=logging.getLogger("tests.istioctl")
+    )
+    settings = settings or Settings(readiness_timeout_s=120, restart_wave_timeout_s=30)
+    return Deps(
+        kube=kube, installer=IstioctlInstaller(tool, settings), events=KubeEvents(kube), settings=settings
+    )
+
+
+@pytest.fixture
+async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]:
+    """``make_deps`` for one test; every Istio CR in kyma-system is dropped afterwards."""
+    made = make_deps(kubeconfig)
+    yield made
+    await drop_all_crs(made.kube)
+    await made.kube.close()
+
+
+def istio_cr(name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> dict[str, Any]:
+    """An Istio CR document."""
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {"name": name, "namespace": namespace, **meta},
+        "spec": spec,
+    }
+
+
+async def create_cr(kube: Kube, name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> None:
+    """Create an Istio CR."""
+    register(kinds.ISTIO)
+    await kube.create(istio_cr(name, spec, namespace=namespace, **meta))
+
+
+async def get_cr(kube: Kube, name: str = "default", namespace: str = NS) -> dict[str, Any]:
+    """The Istio CR, which must exist."""
+    cr = await kube.get(kinds.ISTIO, name, namespace)
+    assert cr is not None, f"Istio CR {namespace}/{name} is gone"
+    return cr
+
+
+def condition(cr: dict[str, Any], type_: str) -> dict[str, Any]:
+    """The status condition of that type."""
+    return next(c for c in cr["status"]["conditions"] if c["type"] == type_)
+
+
+@pytest.fixture
+def istio_system_settled(client: Client) -> None:
+    """Wait until a previous uninstall's ``istio-system`` has finished terminating (or never was), so an
+    install does not fail on "namespace is being terminated"."""
+    deadline = time.monotonic() + 180
+    while True:
+        found = [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]
+        if not found or found[0].metadata.deletionTimestamp is None:
+            return
+        assert time.monotonic() < deadline, "istio-system still terminating"
+        time.sleep(0.2)
