@@ -1,7 +1,7 @@
 """The reconciler against the real control plane and the real istioctl: install to Ready, the rules that
 stop a pass (namespace, oldest CR, validation, version), the gateway restart, and uninstall with its
 blocking check. Passes are driven directly (``pipeline.reconcile``) so each step is observable; the
-kopf-driven operator is covered in ``test_operator_runtime.py``.
+kopf-driven operator is covered in ``test_crash_safety.py``.
 
 Istio CRs that drive the module must live in ``kyma-system``, so these tests share it and clean their
 CRs up (finalizer removed) afterwards.
@@ -11,109 +11,37 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from lightkube import Client, codecs
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from istio_fixtures import NS, condition, crd_and_namespace, create_cr, deps, get_cr
+from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap, Namespace
-from lightkube.resources.scheduling_v1 import PriorityClass
+from lightkube.resources.core_v1 import ConfigMap
 
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kube import Kube
-from kyma_istio.installer import istioctl
-from kyma_istio.operator.events import KubeEvents
-from kyma_istio.operator.main import IstioctlInstaller
+from kyma_istio.cluster.kube import register
 from kyma_istio.reconcile import pipeline
-from kyma_istio.reconcile.context import Deps, Settings
+from kyma_istio.reconcile.context import Deps
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).parents[2]
-CRD_FILE = REPO / "deploy" / "crds" / "operator.kyma-project.io_istios.yaml"
-NS = names.OPERATOR_NAMESPACE
-
-
-@pytest.fixture(scope="module")
-def crd_and_namespace(client: Client) -> None:
-    client.apply(codecs.from_dict(yaml.safe_load(CRD_FILE.read_text())), field_manager="tests", force=True)
-    deadline = time.monotonic() + 30
-    while True:
-        crd = client.get(CustomResourceDefinition, names.CRD_NAME)
-        if any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or [])):
-            break
-        assert time.monotonic() < deadline, "CRD not established"
-        time.sleep(0.1)
-    client.apply(Namespace(metadata=ObjectMeta(name=NS)), field_manager="tests")
-    # Shipped by the module manifest (deploy/), not by the operator; Istio's pods refer to it.
-    client.apply(
-        PriorityClass(metadata=ObjectMeta(name=names.PRIORITY_CLASS), value=names.PRIORITY_CLASS_VALUE),
-        field_manager="tests",
-    )
-
-
-@pytest.fixture
-async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]:
-    kube = Kube.connect(kubeconfig)
-    tool = istioctl.Istioctl(
-        istioctl.find_istioctl(), kubeconfig=kubeconfig, log=logging.getLogger("tests.istioctl")
-    )
-    settings = Settings(readiness_timeout_s=120, restart_wave_timeout_s=30)
-    yield Deps(
-        kube=kube, installer=IstioctlInstaller(tool, settings), events=KubeEvents(kube), settings=settings
-    )
-    # Drop every CR in kyma-system so the next test starts from nothing.
-    for cr in await kube.list_all(kinds.ISTIO, namespace=NS):
-        name = cr["metadata"]["name"]
-        await kube.patch(kinds.ISTIO, name, {"metadata": {"finalizers": None}}, namespace=NS)
-        await kube.delete(kinds.ISTIO, name, namespace=NS)
-    await kube.close()
-
-
-async def _create(deps: Deps, name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> None:
-    body = {
-        "apiVersion": names.API_VERSION,
-        "kind": names.KIND,
-        "metadata": {"name": name, "namespace": namespace, **meta},
-        "spec": spec,
-    }
-    from kyma_istio.cluster.kube import register
-
-    register(kinds.ISTIO)
-    await deps.kube.create(body)
-
-
-async def _cr(deps: Deps, name: str = "default", namespace: str = NS) -> dict[str, Any]:
-    cr = await deps.kube.get(kinds.ISTIO, name, namespace)
-    assert cr is not None
-    return cr
-
-
-def _condition(cr: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next(c for c in cr["status"]["conditions"] if c["type"] == type_)
+__all__ = ["crd_and_namespace", "deps"]  # fixtures used by name
 
 
 async def test_a_fresh_install_reaches_ready_and_a_second_pass_writes_nothing(
     deps: Deps, client: Client
 ) -> None:
-    await _create(deps, "default", {"config": {"gatewayExternalTrafficPolicy": "Local"}})
+    await create_cr(deps.kube, "default", {"config": {"gatewayExternalTrafficPolicy": "Local"}})
 
     result = await pipeline.reconcile(NS, "default", deps)
 
     assert result.state is not None and result.state.value == "Ready", result.description
-    cr = await _cr(deps)
+    cr = await get_cr(deps.kube)
     assert cr["status"]["state"] == "Ready"
-    assert _condition(cr, "Ready")["reason"] == "ReconcileSucceeded"
-    assert _condition(cr, "ProxySidecarRestartSucceeded")["reason"] == "ProxySidecarRestartSucceeded"
+    assert condition(cr, "Ready")["reason"] == "ReconcileSucceeded"
+    assert condition(cr, "ProxySidecarRestartSucceeded")["reason"] == "ProxySidecarRestartSucceeded"
     assert names.FINALIZER in cr["metadata"]["finalizers"]
     applied = json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])
     assert applied["IstioTag"] == pins.ISTIO_TAG
@@ -143,7 +71,7 @@ async def test_a_fresh_install_reaches_ready_and_a_second_pass_writes_nothing(
 
 
 async def test_changing_trusted_proxies_restarts_the_ingress_gateway_once(deps: Deps, client: Client) -> None:
-    await _create(deps, "default", {"config": {"numTrustedProxies": 1}})
+    await create_cr(deps.kube, "default", {"config": {"numTrustedProxies": 1}})
     assert (await pipeline.reconcile(NS, "default", deps)).state.value == "Ready"  # type: ignore[union-attr]
     before = client.get(Deployment, "istio-ingressgateway", namespace="istio-system")
     stamp_before = (before.spec.template.metadata.annotations or {}).get(names.RESTARTED_AT_ANNOTATION)
@@ -171,15 +99,15 @@ async def test_changing_trusted_proxies_restarts_the_ingress_gateway_once(deps: 
 
 
 async def test_a_second_cr_is_warned_that_an_older_one_exists(deps: Deps) -> None:
-    await _create(deps, "default", {})
+    await create_cr(deps.kube, "default", {})
     await asyncio.sleep(1.1)  # creationTimestamp has second precision
-    await _create(deps, "newer", {})
+    await create_cr(deps.kube, "newer", {})
 
     result = await pipeline.reconcile(NS, "newer", deps)
 
-    cr = await _cr(deps, "newer")
+    cr = await get_cr(deps.kube, "newer")
     assert cr["status"]["state"] == "Warning"
-    assert _condition(cr, "Ready")["reason"] == "OlderCRExists"
+    assert condition(cr, "Ready")["reason"] == "OlderCRExists"
     assert cr["status"]["description"] == (
         "Stopped Istio CR reconciliation: only Istio CR default in kyma-system reconciles the module"
     )
@@ -189,24 +117,24 @@ async def test_a_second_cr_is_warned_that_an_older_one_exists(deps: Deps) -> Non
 
 async def test_duplicate_authorizer_names_fail_validation(deps: Deps) -> None:
     authorizer = {"name": "ext", "service": "ext.auth.svc.cluster.local", "port": 8080}
-    await _create(deps, "default", {"config": {"authorizers": [authorizer, authorizer]}})
+    await create_cr(deps.kube, "default", {"config": {"authorizers": [authorizer, authorizer]}})
 
     await pipeline.reconcile(NS, "default", deps)
 
-    cr = await _cr(deps)
+    cr = await get_cr(deps.kube)
     assert cr["status"]["state"] == "Warning"
-    assert _condition(cr, "Ready")["reason"] == "ValidationFailed"
+    assert condition(cr, "Ready")["reason"] == "ValidationFailed"
     assert cr["status"]["description"] == "Authorizer name needs to be unique: ext is duplicated"
 
 
 async def test_a_cr_outside_kyma_system_is_refused(deps: Deps, namespace: str) -> None:
-    await _create(deps, "default", {}, namespace=namespace)
+    await create_cr(deps.kube, "default", {}, namespace=namespace)
 
     await pipeline.reconcile(namespace, "default", deps)
 
-    cr = await _cr(deps, "default", namespace)
+    cr = await get_cr(deps.kube, "default", namespace)
     assert cr["status"]["state"] == "Error"
-    assert _condition(cr, "Ready")["reason"] == "ReconcileFailed"
+    assert condition(cr, "Ready")["reason"] == "ReconcileFailed"
     assert cr["status"]["description"] == (
         "Stopped Istio CR reconciliation: Istio CR is not in kyma-system namespace"
     )
@@ -215,13 +143,13 @@ async def test_a_cr_outside_kyma_system_is_refused(deps: Deps, namespace: str) -
 
 async def test_a_two_minor_upgrade_is_refused_and_nothing_is_installed(deps: Deps) -> None:
     last = json.dumps({"config": {}, "IstioTag": "1.21.3-distroless"})
-    await _create(deps, "default", {}, annotations={names.LAST_APPLIED_ANNOTATION: last})
+    await create_cr(deps.kube, "default", {}, annotations={names.LAST_APPLIED_ANNOTATION: last})
 
     result = await pipeline.reconcile(NS, "default", deps)
 
-    cr = await _cr(deps)
+    cr = await get_cr(deps.kube)
     assert cr["status"]["state"] == "Warning"
-    assert _condition(cr, "Ready")["reason"] == "IstioVersionUpdateNotAllowed"
+    assert condition(cr, "Ready")["reason"] == "IstioVersionUpdateNotAllowed"
     assert cr["status"]["description"].startswith("Istio version update is not allowed: target Istio version")
     assert "finalizers" not in cr["metadata"]
     assert result.requeue_after is not None
@@ -229,12 +157,12 @@ async def test_a_two_minor_upgrade_is_refused_and_nothing_is_installed(deps: Dep
 
 async def test_a_one_minor_upgrade_proceeds_to_ready(deps: Deps) -> None:
     last = json.dumps({"config": {}, "IstioTag": "1.22.5-distroless"})
-    await _create(deps, "default", {}, annotations={names.LAST_APPLIED_ANNOTATION: last})
+    await create_cr(deps.kube, "default", {}, annotations={names.LAST_APPLIED_ANNOTATION: last})
 
     result = await pipeline.reconcile(NS, "default", deps)
 
     assert result.state is not None and result.state.value == "Ready", result.description
-    cr = await _cr(deps)
+    cr = await get_cr(deps.kube)
     assert (
         json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])["IstioTag"] == pins.ISTIO_TAG
     )
@@ -243,11 +171,9 @@ async def test_a_one_minor_upgrade_proceeds_to_ready(deps: Deps) -> None:
 async def test_deletion_is_blocked_by_a_user_virtual_service_then_uninstalls(
     deps: Deps, client: Client, namespace: str
 ) -> None:
-    await _create(deps, "default", {})
+    await create_cr(deps.kube, "default", {})
     assert (await pipeline.reconcile(NS, "default", deps)).state.value == "Ready"  # type: ignore[union-attr]
     vs_kind = kinds.Kind("networking.istio.io", "v1", "VirtualService", "virtualservices")
-    from kyma_istio.cluster.kube import register
-
     register(vs_kind)
     await deps.kube.create(
         {
@@ -261,9 +187,9 @@ async def test_deletion_is_blocked_by_a_user_virtual_service_then_uninstalls(
 
     await pipeline.reconcile(NS, "default", deps)
 
-    cr = await _cr(deps)
+    cr = await get_cr(deps.kube)
     assert cr["status"]["state"] == "Warning"
-    assert _condition(cr, "Ready")["reason"] == "IstioCustomResourcesDangling"
+    assert condition(cr, "Ready")["reason"] == "IstioCustomResourcesDangling"
     assert f"VirtualService {namespace}/shop" in cr["status"]["description"]
     assert client.get(Deployment, "istiod", namespace="istio-system") is not None
 
