@@ -6,6 +6,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP
+
 _CONTEXT = ("cr", "step", "state", "duration_s")
 
 
@@ -35,10 +37,21 @@ class ConsoleFormatter(logging.Formatter):
         return f"{text} [{context}]" if context else text
 
 
+class PassContext(logging.Filter):
+    """Stamps the CR and step of the pass in progress on every record that does not name its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for attribute, var in (("cr", CURRENT_CR), ("step", CURRENT_STEP)):
+            if not hasattr(record, attribute) and var.get() is not None:
+                setattr(record, attribute, var.get())
+        return True
+
+
 def configure(*, fmt: str = "json", level: str = "info") -> None:
     """Route every logger (kopf's included) through one handler in the chosen format."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
+    handler.addFilter(PassContext())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

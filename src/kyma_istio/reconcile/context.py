@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -80,6 +81,12 @@ class NullObserver:
 
     def observe_restarts(self, summary: Mapping[str, int]) -> None:
         return None
+
+
+CURRENT_CR: ContextVar[str | None] = ContextVar("kyma_istio_cr", default=None)
+"""``namespace/name`` of the CR the running pass works on; log lines carry it."""
+CURRENT_STEP: ContextVar[str | None] = ContextVar("kyma_istio_step", default=None)
+"""The step of the pass in progress (``install``, ``verify``, ``blockers``...); log lines carry it."""
 
 
 def rfc3339(moment: datetime) -> str:

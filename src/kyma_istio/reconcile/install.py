@@ -24,7 +24,7 @@ from kyma_istio.mesh import lastapplied, podversions, profile
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.versions import Verdict, decide_upgrade
 from kyma_istio.reconcile import finalizer, managed
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.context import CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft
 
 IOP_HASH_ANNOTATION = "istio-operator.kyma-project.io/istio-operator-hash"
@@ -85,11 +85,19 @@ class Install:
         self.log = deps.log.getChild("install")
 
     async def run(self) -> c.Problem | None:
-        for step in (self._version_rule, self._finalizer, self._cluster_facts, self._merge, self._install):
-            problem = await step()
-            if problem is not None:
-                return problem
-        for step in (self._warden_label, self._verify, self._module_labels, self._managed_resources):
+        steps = (
+            self._version_rule,
+            self._finalizer,
+            self._cluster_facts,
+            self._merge,
+            self._install,
+            self._warden_label,
+            self._verify,
+            self._module_labels,
+            self._managed_resources,
+        )
+        for step in steps:
+            CURRENT_STEP.set(step.__name__.strip("_"))
             problem = await step()
             if problem is not None:
                 return problem

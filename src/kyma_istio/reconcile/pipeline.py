@@ -26,7 +26,7 @@ from kyma_istio.api.validation import describe_errors
 from kyma_istio.cluster import errors, kinds
 from kyma_istio.mesh import lastapplied
 from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft, changed
 
 WARNING_REQUEUE_S = 3600.0
@@ -209,6 +209,8 @@ def _duplicate_authorizer(spec: IstioSpec) -> c.Problem | None:
 
 async def reconcile(namespace: str, name: str, deps: Deps, *, resync: bool = False) -> PassResult:
     """Run one pass over the CR ``namespace/name``."""
+    CURRENT_CR.set(f"{namespace}/{name}")
+    CURRENT_STEP.set("read")
     cr = await deps.kube.get(kinds.ISTIO, name, namespace)
     if cr is None:
         return PassResult(None, None)

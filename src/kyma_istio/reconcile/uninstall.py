@@ -14,7 +14,7 @@ from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.cluster import errors, kinds
 from kyma_istio.reconcile import finalizer, sidecars
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.context import CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft
 from kyma_istio.reconcile.managed import kind_of
 from kyma_istio.resources import dangling
@@ -36,6 +36,7 @@ class Uninstall:
             self.draft.set(c.Reason.ISTIO_INSTALL_NOT_NEEDED)
             return None
         for step in (self._blockers, self._uninstall, self._remove_sidecars, self._release):
+            CURRENT_STEP.set(step.__name__.strip("_"))
             problem = await step()
             if problem is not None:
                 return problem

@@ -84,3 +84,31 @@ def test_a_console_line_shows_the_context_in_brackets() -> None:
 
 def test_a_console_line_without_context_has_no_brackets() -> None:
     assert ConsoleFormatter().format(record()).endswith("pass ended Ready")
+
+
+def test_lines_logged_during_a_pass_carry_its_cr_and_step() -> None:
+    import io
+    import json
+    import logging
+
+    from kyma_istio.operator.logs import JsonFormatter, PassContext
+    from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(PassContext())
+    logger = logging.getLogger("tests.pass-context")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    cr_token, step_token = CURRENT_CR.set("kyma-system/default"), CURRENT_STEP.set("verify")
+    try:
+        logger.info("checking pods")
+    finally:
+        CURRENT_CR.reset(cr_token)
+        CURRENT_STEP.reset(step_token)
+        logger.removeHandler(handler)
+
+    line = json.loads(stream.getvalue())
+    assert line["cr"] == "kyma-system/default"
+    assert line["step"] == "verify"
