@@ -91,6 +91,21 @@ def diff(
     raise typer.Exit(diff_command(file, kubeconfig, hub, experimental=experimental))
 
 
+@app.command("plan-restarts")
+def plan_restarts(
+    kubeconfig: Kubeconfig = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="table or json")] = "table",
+    hub: Annotated[str, typer.Option(help="registry of Istio's images")] = pins.DEFAULT_HUB,
+    profile: Annotated[
+        str | None, typer.Option(help="production or evaluation (default: from nodes)")
+    ] = None,
+) -> None:
+    """Show, changing nothing, which owners the sidecar restarter would restart, why, and in what order."""
+    from kyma_istio.cli.plan_restarts import plan_restarts_command
+
+    raise typer.Exit(plan_restarts_command(kubeconfig, output, hub, profile))
+
+
 @app.command()
 def run(
     kubeconfig: Kubeconfig = None,

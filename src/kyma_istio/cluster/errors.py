@@ -41,18 +41,25 @@ def translate(err: Exception, what: str) -> ClusterError:
     """Map a lightkube/httpx error to a typed one whose message names ``what`` was attempted."""
     if isinstance(err, ApiError):
         code = err.status.code or 0
-        message = f"{what}: {err.status.message or err.status.reason or code}"
-        if code == 404:
-            return NotFound(message)
-        if code == 409:
-            return Conflict(message)
-        if code == 403:
-            return Forbidden(message)
-        if code == 422:
-            return Invalid(message)
-        if code in _TRANSIENT_CODES:
-            return Transient(message)
-        return ClusterError(message)
+        return _by_code(code, f"{what}: {err.status.message or err.status.reason or code}")
+    if isinstance(err, httpx2.HTTPStatusError):
+        # A reply that is not a Status object, e.g. the 404 for a kind the API server does not serve.
+        code = err.response.status_code
+        return _by_code(code, f"{what}: HTTP {code} {err.response.reason_phrase}".rstrip())
     if isinstance(err, httpx2.HTTPError | OSError | TimeoutError):
         return Transient(f"{what}: {type(err).__name__}: {err}")
     return ClusterError(f"{what}: {err}")
+
+
+def _by_code(code: int, message: str) -> ClusterError:
+    if code == 404:
+        return NotFound(message)
+    if code == 409:
+        return Conflict(message)
+    if code == 403:
+        return Forbidden(message)
+    if code == 422:
+        return Invalid(message)
+    if code in _TRANSIENT_CODES:
+        return Transient(message)
+    return ClusterError(message)

@@ -1,0 +1,261 @@
+"""``kyma-istio plan-restarts``: what the sidecar restarter would do now, changing nothing.
+
+It runs the controller's own planning code (``reconcile.sidecars.build_plan`` with a ``PlanBuilder``)
+against the live cluster: the expectation comes from the Istio CR in ``kyma-system`` (the oldest one,
+as the controller picks it; the empty spec when there is none) merged for the cluster's profile (from
+the Nodes, unless ``--profile`` overrides it). The only requests sent are reads (GET and LIST).
+
+The output lists the owners that would be restarted in order, grouped into the waves the controller
+goes through, with the rule that fired; owners cut by the per-pass cap; and every pod that needs a
+manual restart or is skipped, with why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kyma_istio.api import names
+from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.cluster import errors, kinds
+from kyma_istio.cluster.kube import Kube
+from kyma_istio.mesh import profile as profiles
+from kyma_istio.mesh.merge import merge
+from kyma_istio.reconcile import singleton
+from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
+from kyma_istio.reconcile.install import read_last_applied, target_tag
+from kyma_istio.reconcile.sidecars import build_plan, expectation_of
+from kyma_istio.restart.outcomes import Outcome, PodOutcome, RestartPlan, waves
+from kyma_istio.restart.plan import PlanBuilder
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+OUTPUTS = ("table", "json")
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """A plan with what it was computed for."""
+
+    plan: RestartPlan
+    source: str
+    """Which CR the expectation came from, e.g. ``kyma-system/default`` or ``(no Istio CR)``."""
+    profile: profiles.Profile
+    image: str
+    wave_size: int
+    limit: int
+
+
+class _ReadOnly:
+    """Stands in for the installer and the event sink: planning must never reach either."""
+
+    async def install(self, iop: Any) -> InstallOutcome:
+        raise AssertionError("plan-restarts never installs")
+
+    async def uninstall(self) -> InstallOutcome:
+        raise AssertionError("plan-restarts never uninstalls")
+
+    async def post(self, cr: Any, *, type_: str, reason: str, message: str) -> None:
+        raise AssertionError("plan-restarts never posts events")
+
+
+async def compute_plan(
+    kube: Kube, *, settings: Settings, profile: profiles.Profile | None = None
+) -> PlanReport:
+    """The plan the controller's next restart pass would execute, from reads only."""
+    # Without the Istio CRD there can be no CR: plan for the empty spec (listing would answer a bare 404).
+    crd_installed = await kube.get(kinds.CRD, names.CRD_NAME) is not None
+    crs = await kube.list_all(kinds.ISTIO, namespace=names.OPERATOR_NAMESPACE) if crd_installed else []
+    cr = singleton.oldest(crs)
+    if cr is None:
+        spec, last, source = IstioSpec(), None, "(no Istio CR: the empty spec)"
+    else:
+        spec = IstioSpec.model_validate(cr.get("spec") or {})
+        last = read_last_applied(cr)
+        source = f"{names.OPERATOR_NAMESPACE}/{cr['metadata']['name']}"
+    nodes = [profiles.node_facts(node) for node in await kube.list_all(kinds.NODE)]
+    chosen = profile or profiles.choose_profile(nodes)
+    iop = merge(
+        spec,
+        profile=chosen,
+        flavour=profiles.detect_flavour(nodes),
+        hub=settings.hub,
+        tag=target_tag(),
+        experimental_enabled=settings.experimental,
+    )
+    expectation = expectation_of(iop, spec, last)
+    deps = Deps(kube=kube, installer=_ReadOnly(), events=_ReadOnly(), settings=settings)
+    builder = PlanBuilder.for_restart(expectation)
+    plan = await build_plan(deps, builder, running_only=True, limit=settings.restart_limit)
+    return PlanReport(
+        plan=plan,
+        source=source,
+        profile=chosen,
+        image=expectation.image,
+        wave_size=settings.restart_wave_size,
+        limit=settings.restart_limit,
+    )
+
+
+def report_json(report: PlanReport) -> dict[str, Any]:
+    """The report as plain data (what ``-o json`` prints)."""
+    plan = report.plan
+    restart = [
+        {
+            "order": order,
+            "wave": wave_index + 1,
+            "action": str(action.action),
+            "kind": action.workload.kind,
+            "namespace": action.workload.namespace,
+            "name": action.workload.name,
+            "pods": action.pods,
+            "rules": [str(rule) for rule in action.rules],
+            "examples": [f"{action.workload.namespace}/{name}" for name in action.examples],
+        }
+        for order, (wave_index, action) in enumerate(
+            ((i, a) for i, wave in enumerate(waves(plan.actions, report.wave_size)) for a in wave), start=1
+        )
+    ]
+    summary = plan.summary()
+    return {
+        "source": report.source,
+        "profile": str(report.profile),
+        "expectedImage": report.image,
+        "target": plan.target,
+        "waveSize": report.wave_size,
+        "limit": report.limit,
+        "remaining": plan.remaining,
+        "restart": restart,
+        "deferred": [_outcome_json(o) for o in plan.outcomes_of(Outcome.DEFERRED)],
+        "manual": [_outcome_json(o) for o in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART)],
+        "skipped": [_outcome_json(o) for o in plan.outcomes_of(Outcome.SKIPPED_OPT_OUT)],
+        "pending": [_outcome_json(o) for o in plan.outcomes_of(Outcome.ALREADY_RESTARTED)],
+        "summary": {
+            "current": summary.current,
+            "notConsidered": summary.not_considered,
+            "outdatedByRule": {str(rule): n for rule, n in sorted(summary.outdated.items())},
+            "byOutcome": {str(outcome): n for outcome, n in sorted(summary.by_outcome.items())},
+        },
+    }
+
+
+def _outcome_json(outcome: PodOutcome) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "kind": outcome.workload.kind,
+        "namespace": outcome.workload.namespace,
+        "name": outcome.workload.name,
+        "pods": outcome.pods,
+        "rule": str(outcome.rule),
+    }
+    if outcome.why:
+        result["why"] = outcome.why
+    result["examples"] = list(outcome.example_refs())
+    return result
+
+
+def render_table(report: PlanReport, console: Console) -> None:
+    """The report as rich tables (what ``-o table`` prints)."""
+    data = report_json(report)
+    console.print(
+        Text(
+            f"Plan for {data['source']} ({data['profile']} profile): "
+            f"expected sidecar {data['expectedImage']}, "
+            f"target {data['target']}; waves of {data['waveSize']}, at most {data['limit']} owners per pass"
+        )
+    )
+    if data["restart"]:
+        table = Table(title="Owners to restart, in order")
+        for column in ("#", "Wave", "Action", "Owner", "Pods", "Rules"):
+            table.add_column(column)
+        for row in data["restart"]:
+            table.add_row(
+                str(row["order"]),
+                str(row["wave"]),
+                row["action"],
+                f"{row['kind']} {row['namespace']}/{row['name']}",
+                str(row["pods"]),
+                ", ".join(row["rules"]),
+            )
+        console.print(table)
+    else:
+        console.print(Text("No owner needs a restart."))
+    for key, title, with_why in (
+        ("deferred", f"Deferred to a later pass ({data['remaining']} owners over the cap)", False),
+        ("manual", "Needs a manual restart", True),
+        ("skipped", "Skipped (opted out)", True),
+        ("pending", "Already restarted for this target (pending)", False),
+    ):
+        rows = data[key]
+        if not rows:
+            continue
+        table = Table(title=title)
+        for column in ("Owner", "Pods", "Rule", *(("Why",) if with_why else ()), "Examples"):
+            table.add_column(column)
+        for row in rows:
+            cells = [f"{row['kind']} {row['namespace']}/{row['name']}", str(row["pods"]), row["rule"]]
+            if with_why:
+                cells.append(row.get("why", ""))
+            cells.append(", ".join(row["examples"]))
+            table.add_row(*cells)
+        console.print(table)
+    counts = data["summary"]
+    console.print(
+        Text(
+            f"{counts['current']} pod(s) current, "
+            f"{sum(counts['outdatedByRule'].values())} outdated, "
+            f"{counts['notConsidered']} not considered (not running, not ready or not injected)"
+        )
+    )
+
+
+def plan_restarts_command(
+    kubeconfig: Path | None,
+    output: str,
+    hub: str,
+    profile: str | None,
+    *,
+    console: Console | None = None,
+    error_console: Console | None = None,
+) -> int:
+    """Print the restart plan; the exit code (0 ok, 1 cluster or CR problem, 2 bad arguments)."""
+    err = error_console or Console(stderr=True)
+    if output not in OUTPUTS:
+        err.print(Text(f"error: output must be one of {', '.join(OUTPUTS)}, got {output!r}", style="red"))
+        return EXIT_USAGE
+    chosen: profiles.Profile | None = None
+    if profile is not None:
+        try:
+            chosen = profiles.Profile(profile)
+        except ValueError:
+            allowed = ", ".join(p.value for p in profiles.Profile)
+            err.print(Text(f"error: profile must be one of {allowed}, got {profile!r}", style="red"))
+            return EXIT_USAGE
+    try:
+        report = asyncio.run(_compute(kubeconfig, Settings(hub=hub), chosen))
+    except (errors.ClusterError, ValueError) as problem:
+        err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
+        return EXIT_FAILED
+    if output == "json":
+        # print(), not rich: JSON must not be wrapped or highlighted.
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        render_table(report, console or Console())
+    return EXIT_OK
+
+
+async def _compute(
+    kubeconfig: Path | None, settings: Settings, chosen: profiles.Profile | None
+) -> PlanReport:
+    kube = Kube.connect(kubeconfig)
+    try:
+        return await compute_plan(kube, settings=settings, profile=chosen)
+    finally:
+        await kube.close()
