@@ -26,6 +26,10 @@ class Transient(ClusterError):
     """The API server is overloaded or unreachable; retry with backoff."""
 
 
+class Expired(ClusterError):
+    """A list's continue token expired (410 Gone); the listing must start over."""
+
+
 class Forbidden(ClusterError):
     """RBAC denies the call; retrying will not help until the role changes."""
 
@@ -56,6 +60,8 @@ def _by_code(code: int, message: str) -> ClusterError:
         return NotFound(message)
     if code == 409:
         return Conflict(message)
+    if code == 410:
+        return Expired(message)
     if code == 403:
         return Forbidden(message)
     if code == 422:

@@ -46,6 +46,12 @@ class Metrics:
             ["status"],
             registry=r,
         )
+        self.outdated = Gauge(
+            "kyma_istio_sidecar_outdated_proxies",
+            "Outdated sidecar proxies at the last pass, by the rule that found them.",
+            ["reason"],
+            registry=r,
+        )
         self.restarts = Counter(
             "kyma_istio_sidecar_restarts_total", "Sidecar restart actions by result.", ["result"], registry=r
         )
@@ -65,5 +71,7 @@ class Metrics:
         for status, count in summary.items():
             if status.startswith("restart_"):
                 self.restarts.labels(result=status.removeprefix("restart_")).inc(count)
+            elif status.startswith("outdated_"):
+                self.outdated.labels(reason=status.removeprefix("outdated_")).set(count)
             else:
                 self.proxies.labels(status=status).set(count)

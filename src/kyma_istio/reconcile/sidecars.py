@@ -77,6 +77,30 @@ def expectation_of(iop: Mapping[str, Any], spec: IstioSpec, last: LastApplied | 
     )
 
 
+_LIST_ATTEMPTS = 3
+
+
+async def _fold_pods(
+    kube: Kube, builder: PlanBuilder, *, namespace: str | None, fields: Mapping[str, str] | None
+) -> PlanBuilder:
+    """Fold every pod into the builder, page by page.
+
+    When the continue token expires mid-list (410), the listing starts over with a fresh builder: the
+    pages already folded would otherwise be counted twice.
+    """
+    for attempt in range(_LIST_ATTEMPTS):
+        try:
+            async for pod in kube.stream(kinds.POD, namespace=namespace, fields=fields, chunk_size=PAGE_SIZE):
+                builder.add(reduce_pod(pod))
+        except errors.Expired:
+            if attempt == _LIST_ATTEMPTS - 1:
+                raise
+            builder = PlanBuilder(builder.selection)
+            continue
+        return builder
+    raise AssertionError("unreachable")
+
+
 async def build_plan(
     deps: Deps,
     builder: PlanBuilder,
@@ -92,8 +116,7 @@ async def build_plan(
     """
     kube = deps.kube
     fields = {"status.phase": "Running"} if running_only else None
-    async for pod in kube.stream(kinds.POD, namespace=namespace, fields=fields, chunk_size=PAGE_SIZE):
-        builder.add(reduce_pod(pod))
+    builder = await _fold_pods(kube, builder, namespace=namespace, fields=fields)
     rs_keys = sorted(builder.replicasets_to_resolve())
     found_rs = await _lookup_all(
         [(kinds.REPLICASET, name, ns) for ns, name in rs_keys],
@@ -331,6 +354,8 @@ def _summary_counts(plan: RestartPlan) -> dict[str, int]:
         "pending": summary.pending,
     }
     counts["outdated"] = sum(summary.outdated.values())
+    for reason, pods in summary.outdated.items():
+        counts[f"outdated_{reason}"] = pods
     counts["restart_success"] = sum(
         o.pods for o in plan.outcomes_of(Outcome.ROLLOUT_VIA_OWNER, Outcome.EVICT)
     )
