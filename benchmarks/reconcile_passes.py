@@ -24,12 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.cli.demo import bootstrap
+from kyma_istio.cluster.kube import Kube
 from kyma_istio.devenv import netns
 from kyma_istio.devenv.cluster import LocalCluster
 from kyma_istio.installer import istioctl
@@ -39,8 +37,6 @@ from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, Installer, InstallOutcome, Settings
 
 REPO = Path(__file__).resolve().parents[1]
-CRD_FILE = REPO / "deploy" / "crds" / "operator.kyma-project.io_istios.yaml"
-PRIORITY_CLASS = kinds.Kind("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False)
 
 
 class RecordingInstaller:
@@ -71,29 +67,6 @@ class CountingEvents:
         await self.inner.post(cr, type_=type_, reason=reason, message=message)
 
 
-async def _bootstrap(kube: Kube) -> None:
-    for kind in (kinds.CRD, kinds.NAMESPACE, PRIORITY_CLASS, kinds.ISTIO):
-        register(kind)
-    await kube.apply(yaml.safe_load(CRD_FILE.read_text()))
-    while True:
-        crd = await kube.get(kinds.CRD, names.CRD_NAME)
-        conditions = ((crd or {}).get("status") or {}).get("conditions") or []
-        if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
-            break
-        await asyncio.sleep(0.1)
-    await kube.apply(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names.OPERATOR_NAMESPACE}}
-    )
-    await kube.apply(
-        {
-            "apiVersion": "scheduling.k8s.io/v1",
-            "kind": "PriorityClass",
-            "metadata": {"name": names.PRIORITY_CLASS},
-            "value": names.PRIORITY_CLASS_VALUE,
-        }
-    )
-
-
 async def _pass(
     deps: Deps, recorder: RecordingInstaller, events: CountingEvents, *, resync: bool
 ) -> dict[str, Any]:
@@ -122,7 +95,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 async def measure(cluster: LocalCluster, rounds: int) -> dict[str, Any]:
     kube = Kube.connect(cluster.kubeconfig)
     try:
-        await _bootstrap(kube)
+        await bootstrap(kube)
         settings = Settings(readiness_timeout_s=120, reinstall_on_resync=True)
         tool = istioctl.Istioctl(
             istioctl.find_istioctl(),

@@ -34,7 +34,7 @@ from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.cli.plan_restarts import plan_restarts_command
 from kyma_istio.cluster.kube import Kube
-from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources, merge
+from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Profile
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.reconcile import sidecars
@@ -42,7 +42,6 @@ from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
 from kyma_istio.restart.owners import ActionKind, WorkloadKey
 from kyma_istio.restart.plan import Outcome, PlanBuilder, RestartPlan
 from kyma_istio.restart.predicates import Expectation
-from kyma_istio.restart.predicates.expectation import ProxyResources
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +60,8 @@ class _NoInstaller:
 
 
 def _expectation() -> Expectation:
-    """What the controller expects for the empty CR on a production-sized cluster."""
-    iop = merge(IstioSpec(), profile=Profile.PRODUCTION)
-    resources = expected_proxy_resources(iop)
-    return Expectation(
-        image=expected_proxy_image(iop),
-        resources=ProxyResources(
-            cpu_request=resources["requests"]["cpu"],
-            memory_request=resources["requests"]["memory"],
-            cpu_limit=resources["limits"]["cpu"],
-            memory_limit=resources["limits"]["memory"],
-        ),
-    )
+    """What the controller expects for the empty CR on a production-sized cluster (its own code)."""
+    return sidecars.expectation_of(merge(IstioSpec(), profile=Profile.PRODUCTION), IstioSpec(), None)
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def _status_table(cr: dict[str, Any] | None, elapsed: float) -> Table:
     return table
 
 
-async def _bootstrap(kube: Kube) -> None:
+async def bootstrap(kube: Kube) -> None:
+    """What the module manifest provides before the operator starts: the CRD (Established), kyma-system
+    and the PriorityClass Istio's pods use. The demo and the benchmarks share it."""
     for kind in (kinds.CRD, kinds.NAMESPACE, PRIORITY_CLASS, kinds.ISTIO):
         register(kind)
     await kube.apply(yaml.safe_load(CRD_FILE.read_text()))
@@ -83,7 +85,7 @@ async def _run(cluster: LocalCluster, console: Console, timeout_s: float) -> int
     )
     started = time.monotonic()
     # The CRD comes first, as in a real installation: the operator resolves the kind at start-up.
-    await _bootstrap(kube)
+    await bootstrap(kube)
     operator = asyncio.create_task(serve(options, stop=stop))
     try:
         await kube.apply(yaml.safe_load(SAMPLE.read_text()))
