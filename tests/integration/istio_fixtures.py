@@ -112,6 +112,18 @@ def condition(cr: dict[str, Any], type_: str) -> dict[str, Any]:
     return next(c for c in cr["status"]["conditions"] if c["type"] == type_)
 
 
+def remove_istio_system(client: Client, timeout_s: float = 180.0) -> None:
+    """Delete ``istio-system`` (the chart ships one that an uninstall keeps) and wait until it is gone, so
+    the next module starts from a cluster without it."""
+    if not [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]:
+        return
+    client.delete(Namespace, names.ISTIO_NAMESPACE)
+    deadline = time.monotonic() + timeout_s
+    while [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]:
+        assert time.monotonic() < deadline, "istio-system still terminating"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def istio_system_settled(client: Client) -> None:
     """Wait until a previous uninstall's ``istio-system`` has finished terminating (or never was), so an

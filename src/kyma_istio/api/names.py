@@ -38,6 +38,10 @@ MODULE_LABEL_VALUE: Final = "istio"
 WARDEN_LABEL: Final = "namespaces.warden.kyma-project.io/validate"
 WARDEN_LABEL_VALUE: Final = "enabled"
 MANAGED_BY_LABEL: Final = "operator.kyma-project.io/managed-by"
+MANAGED_BY_LABEL_VALUE: Final = "kyma"
+KEEP_ON_UNINSTALL_ANNOTATION: Final = "istio-operator.kyma-project.io/keep-on-uninstall"
+"""Set to ``"true"`` by the chart on the ``istio-system`` it ships: that Namespace holds the operator's
+Role for Istio's objects, so an uninstall empties it but does not delete it (ours, beyond the reference)."""
 
 LEADER_ELECTION_ID: Final = "76223278.kyma-project.io"
 PRIORITY_CLASS: Final = "istio-kyma-priority"

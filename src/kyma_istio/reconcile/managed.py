@@ -13,6 +13,7 @@ from typing import Any
 from lightkube import operators
 
 from kyma_istio.api import conditions as c
+from kyma_istio.api import names
 from kyma_istio.cluster import errors, kinds
 from kyma_istio.cluster.kinds import Kind
 from kyma_istio.cluster.kube import register
@@ -64,12 +65,19 @@ async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.P
 
 
 async def label_istio_resources(deps: Deps) -> None:
-    """Add the module label to every object istioctl installed that lacks it."""
+    """Add the module label to every object istioctl installed that lacks it.
+
+    Istio's namespaced objects all live in ``istio-system``; listing only there keeps the operator's
+    RBAC for Secrets and the like inside that namespace.
+    """
     kube = deps.kube
     for labelled in labelling.LABELLED_KINDS:
         kind = kind_of(labelled)
+        namespace = names.ISTIO_NAMESPACE if labelled.namespaced else None
         try:
-            objects = await kube.list_all(kind, labels={labelling.COMPONENT_LABEL: operators.exists()})
+            objects = await kube.list_all(
+                kind, namespace=namespace, labels={labelling.COMPONENT_LABEL: operators.exists()}
+            )
         except errors.NotFound:
             continue
         for obj in objects:

@@ -1,6 +1,6 @@
 """The delete half of a pass (spec section 8): refuse while user Istio resources remain, otherwise remove
-Istio (``istioctl uninstall --purge`` semantics, then ``istio-system``), restart workloads so their
-sidecars go, and release the finalizer.
+Istio (``istioctl uninstall --purge`` semantics, then ``istio-system`` unless the chart ships it), restart
+workloads so their sidecars go, and release the finalizer.
 
 Every step is idempotent, so an operator killed half-way converges on the next pass. Another party's
 finalizer never sends the pass into later steps (the reference's quirk 10).
@@ -65,7 +65,11 @@ class Uninstall:
         if not result.ok:
             return c.UNINSTALL_FAILED.problem(result.summary)
         try:
-            await self.deps.kube.delete(kinds.NAMESPACE, names.ISTIO_NAMESPACE, foreground=True)
+            namespace = await self.deps.kube.get(kinds.NAMESPACE, names.ISTIO_NAMESPACE)
+            # The chart's istio-system holds the operator's own Role: deleting it would lock the next
+            # install out. istioctl's purge has already removed Istio's objects from it.
+            if namespace is not None and not keeps_namespace(namespace):
+                await self.deps.kube.delete(kinds.NAMESPACE, names.ISTIO_NAMESPACE, foreground=True)
         except errors.ClusterError as err:
             return c.UNINSTALL_FAILED.problem(str(err))
         await self.deps.events.post(
@@ -95,6 +99,12 @@ class Uninstall:
         else:
             self.cr = updated
         return None
+
+
+def keeps_namespace(namespace: dict[str, Any]) -> bool:
+    """Whether the ``istio-system`` Namespace is the chart's, which an uninstall leaves in place."""
+    annotations = namespace.get("metadata", {}).get("annotations") or {}
+    return bool(annotations.get(names.KEEP_ON_UNINSTALL_ANNOTATION) == "true")
 
 
 async def find_blockers(deps: Deps) -> list[dangling.Blocker]:

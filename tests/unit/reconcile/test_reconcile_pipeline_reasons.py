@@ -457,6 +457,19 @@ async def test_uninstall_releases_our_finalizer_and_stops_while_another_party_ho
     assert world.kube.stored(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is None
 
 
+async def test_uninstall_leaves_the_charts_istio_system_which_holds_the_operators_role() -> None:
+    world = World()
+    shipped = {"name": names.ISTIO_NAMESPACE, "annotations": {names.KEEP_ON_UNINSTALL_ANNOTATION: "true"}}
+    world.kube.put(kinds.NAMESPACE, {"metadata": shipped})
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    result = await world.reconcile()
+
+    assert result.state is None
+    assert world.installer.uninstalls == 1
+    assert world.kube.stored(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is not None
+
+
 async def test_uninstall_removes_the_cr_when_ours_was_the_last_finalizer() -> None:
     world = World()
     world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
