@@ -128,6 +128,11 @@ def remove_istio_system(client: Client, timeout_s: float = 180.0) -> None:
 def istio_system_settled(client: Client) -> None:
     """Wait until a previous uninstall's ``istio-system`` has finished terminating (or never was), so an
     install does not fail on "namespace is being terminated"."""
+    wait_istio_system_settled(client)
+
+
+def wait_istio_system_settled(client: Client) -> None:
+    """Block until ``istio-system`` is absent or not terminating."""
     deadline = time.monotonic() + 180
     while True:
         found = [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]

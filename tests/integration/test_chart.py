@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from istio_fixtures import remove_istio_system
+from istio_fixtures import remove_istio_system, wait_istio_system_settled
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
@@ -99,6 +99,7 @@ def rendered(release_namespace: str) -> list[dict[str, Any]]:
 def applied(client: Client, rendered: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     """The rendered chart, applied with server-side apply; cluster-wide RBAC and the chart's istio-system
     (with the Role in it) removed afterwards, so later modules find the cluster as before."""
+    wait_istio_system_settled(client)
     for doc in rendered:
         client.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True)
     yield rendered
