@@ -240,7 +240,7 @@ ISTIO_NAMESPACE_RULES: Final[tuple[Rule, ...]] = (
     *_install_rules(),
     *named(_RBAC, ("roles",), ("escalate", "bind"), "Istio's Roles, by name only", *ISTIO_ROLES),
     Rule(_APPS, ("replicasets",), ("get", "list", "watch"), "istioctl's readiness wait"),
-    Rule("", ("pods",), ("get", "list", "watch", "patch"), "readiness wait, pod versions, module label"),
+    Rule("", ("pods",), ("get", "list", "watch", "patch", "delete"), "readiness, versions, label; purge"),
     Rule("", ("pods/portforward",), ("create",), "uninstall --purge asks istiod which proxies remain"),
     Rule(
         "",
