@@ -348,6 +348,14 @@ SCOPES: Final = (
 )
 
 
+def _names_cell(objects: tuple[str, ...]) -> str:
+    if not objects:
+        return "any"
+    if len(objects) <= 3:
+        return ", ".join(objects)
+    return f"{len(objects)} names (the chart's rule files list them)"
+
+
 def markdown_table() -> str:
     """Every rule with its scope and reason, as a Markdown table for docs/security.md."""
     lines = [
@@ -361,7 +369,7 @@ def markdown_table() -> str:
                 f"`{rule.group or 'core'}`",
                 ", ".join(rule.resources),
                 ", ".join(rule.verbs),
-                ", ".join(rule.names) or "any",
+                _names_cell(rule.names),
                 rule.why,
             )
             lines.append("| " + " | ".join(cells) + " |")
