@@ -21,7 +21,6 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube.core.exceptions import ConfigError
 from rich.console import Console
 from rich.text import Text
 
@@ -29,8 +28,8 @@ from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import Istio
 from kyma_istio.cli.render import _read_single_document, _RenderError, _validate, to_yaml
-from kyma_istio.cluster import errors, kinds
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
 from kyma_istio.mesh import lastapplied
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Flavour, Profile, choose_profile, detect_flavour, node_facts
@@ -97,7 +96,7 @@ async def read_cluster(name: str, kubeconfig: Path | None) -> ClusterView:
     """Nodes and the live CR ``kyma-system/<name>``; ``_ClusterReadError`` when they cannot be read."""
     try:
         kube = Kube.connect(kubeconfig)
-    except (ConfigError, OSError) as error:
+    except (errors.NoConfig, OSError) as error:
         raise _ClusterReadError(f"no cluster configuration: {error}") from None
     try:
         nodes = [node_facts(node) for node in await kube.list_all(kinds.NODE)]

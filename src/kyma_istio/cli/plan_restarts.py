@@ -24,8 +24,8 @@ from rich.text import Text
 
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.cluster import errors, kinds
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
 from kyma_istio.mesh import profile as profiles
 from kyma_istio.mesh.merge import merge
 from kyma_istio.reconcile import singleton

@@ -13,22 +13,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from lightkube.types import PatchType
-
 from kyma_istio import __version__, pins
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.cluster import errors, kinds
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import PatchType
 from kyma_istio.mesh import lastapplied, podversions, profile
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.versions import Verdict, decide_upgrade
 from kyma_istio.reconcile import finalizer, managed
 from kyma_istio.reconcile.context import CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft
-
-IOP_HASH_ANNOTATION = "istio-operator.kyma-project.io/istio-operator-hash"
-"""Hash of the IstioOperator last installed successfully; ours, next to Kyma's last-applied annotation."""
 
 
 def target_tag() -> str:
@@ -50,7 +46,7 @@ async def write_last_applied(cr: dict[str, Any], spec: IstioSpec, hash_: str, de
     meta = cr["metadata"]
     wanted = {
         names.LAST_APPLIED_ANNOTATION: lastapplied.render_last_applied(spec, target_tag()),
-        IOP_HASH_ANNOTATION: hash_,
+        names.IOP_HASH_ANNOTATION: hash_,
     }
     annotations = meta.get("annotations") or {}
     if all(annotations.get(k) == v for k, v in wanted.items()):
@@ -149,7 +145,7 @@ class Install:
 
     async def _needs_install(self) -> bool:
         annotations = self.cr.get("metadata", {}).get("annotations") or {}
-        if annotations.get(IOP_HASH_ANNOTATION) != self.iop_hash:
+        if annotations.get(names.IOP_HASH_ANNOTATION) != self.iop_hash:
             return True
         if self.resync and self.deps.settings.reinstall_on_resync:
             return True

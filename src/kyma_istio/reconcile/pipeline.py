@@ -23,7 +23,7 @@ from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec, State
 from kyma_istio.api.validation import describe_errors
-from kyma_istio.cluster import errors, kinds
+from kyma_istio.k8s import errors, kinds
 from kyma_istio.mesh import lastapplied
 from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall
 from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps

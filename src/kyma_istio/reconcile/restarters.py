@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lightkube.types import PatchType
-
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import PatchType
 from kyma_istio.reconcile import sidecars
 from kyma_istio.reconcile.context import Deps, rfc3339
 from kyma_istio.reconcile.draft import Draft

@@ -12,19 +12,17 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from lightkube.types import PatchType
-
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
+from kyma_istio.k8s.seam import KubeApi, PatchType
 from kyma_istio.mesh.lastapplied import LastApplied
 from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
 from kyma_istio.reconcile.context import Deps, rfc3339
 from kyma_istio.reconcile.draft import Draft
-from kyma_istio.restart.owners import ActionKind, WorkloadKey
+from kyma_istio.restart.owners import WORKLOAD_KINDS, ActionKind, WorkloadKey
 from kyma_istio.restart.plan import Outcome, OwnerAction, PlanBuilder, RestartPlan, mark_failed, waves
 from kyma_istio.restart.podview import owner_of, reduce_pod
 from kyma_istio.restart.predicates import Expectation
@@ -41,14 +39,6 @@ LIST_ABOVE = 50
 """Above this many wanted objects of one kind, planning lists the kind instead of GETting each."""
 _POLL_S = 1.0
 _T = TypeVar("_T")
-_RC = Kind("", "v1", "ReplicationController", "replicationcontrollers")
-_WORKLOAD_KINDS: dict[str, Kind] = {
-    "Deployment": kinds.DEPLOYMENT,
-    "StatefulSet": kinds.STATEFULSET,
-    "DaemonSet": kinds.DAEMONSET,
-    "ReplicaSet": kinds.REPLICASET,
-    "ReplicationController": _RC,
-}
 
 
 def expectation_for(step: Install) -> Expectation:
@@ -81,7 +71,7 @@ _LIST_ATTEMPTS = 3
 
 
 async def _fold_pods(
-    kube: Kube, builder: PlanBuilder, *, namespace: str | None, fields: Mapping[str, str] | None
+    kube: KubeApi, builder: PlanBuilder, *, namespace: str | None, fields: Mapping[str, str] | None
 ) -> PlanBuilder:
     """Fold every pod into the builder, page by page.
 
@@ -126,7 +116,7 @@ async def build_plan(
     rs_owners = {key: parent for key, (present, parent) in zip(rs_keys, found_rs, strict=True) if present}
     workloads = sorted(builder.workloads_to_inspect(rs_owners))
     found = await _lookup_all(
-        [(_WORKLOAD_KINDS[w.kind], w.name, w.namespace) for w in workloads], _workload_facts, kube
+        [(WORKLOAD_KINDS[w.kind], w.name, w.namespace) for w in workloads], _workload_facts, kube
     )
     strategies: dict[tuple[str, str, str], str] = {}
     targets: dict[tuple[str, str, str], str | None] = {}
@@ -162,7 +152,7 @@ def _workload_facts(obj: Mapping[str, Any]) -> _Facts:
 
 
 async def _lookup_all(
-    wanted: list[tuple[Kind, str, str]], reduce: Callable[[Mapping[str, Any]], _T], kube: Kube
+    wanted: list[tuple[Kind, str, str]], reduce: Callable[[Mapping[str, Any]], _T], kube: KubeApi
 ) -> list[tuple[bool, _T | None]]:
     """Read each wanted object once and reduce it to its facts as it arrives, in the order asked.
 
@@ -214,7 +204,7 @@ async def _stamp(deps: Deps, action: OwnerAction, target: str, *, restart: bool)
     patch = {"spec": {"template": {"metadata": {"annotations": stamp}}}}
     w = action.workload
     await deps.kube.patch(
-        _WORKLOAD_KINDS[w.kind], w.name, patch, namespace=w.namespace, patch_type=PatchType.STRATEGIC
+        WORKLOAD_KINDS[w.kind], w.name, patch, namespace=w.namespace, patch_type=PatchType.STRATEGIC
     )
 
 
@@ -223,7 +213,7 @@ async def _evict(
 ) -> None:
     """Evict the owner's pods that still want a restart; one by one, replacement ready, when sequential."""
     w = action.workload
-    if w.kind in _WORKLOAD_KINDS:
+    if w.kind in WORKLOAD_KINDS:
         await _stamp(deps, action, selection.target, restart=False)
     pods = [
         p
@@ -288,7 +278,7 @@ async def _wait_wave(deps: Deps, wave: list[OwnerAction], cr: Mapping[str, Any])
         await asyncio.sleep(_POLL_S)
         still = []
         for w in waiting:
-            obj = await deps.kube.get(_WORKLOAD_KINDS[w.kind], w.name, w.namespace)
+            obj = await deps.kube.get(WORKLOAD_KINDS[w.kind], w.name, w.namespace)
             if obj is not None and not _healthy(obj):
                 still.append(w)
         waiting = still

@@ -12,11 +12,10 @@ from typing import Any
 
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
+from kyma_istio.k8s import errors, kinds
 from kyma_istio.reconcile import finalizer, sidecars
 from kyma_istio.reconcile.context import CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft
-from kyma_istio.reconcile.managed import kind_of
 from kyma_istio.resources import dangling
 
 BLOCKERS_IN_DESCRIPTION = 5
@@ -104,7 +103,7 @@ async def find_blockers(deps: Deps) -> list[dangling.Blocker]:
         if await deps.kube.get(kinds.CRD, controlled.crd_name) is None:
             continue
         try:
-            objects = await deps.kube.list_all(kind_of(controlled))
+            objects = await deps.kube.list_all(controlled)
         except errors.NotFound:
             continue
         blockers += dangling.blocking_resources(controlled, objects)

@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Final
 
 from kyma_istio.api import names
+from kyma_istio.k8s import kinds
 from kyma_istio.restart._tally import Tally
 from kyma_istio.restart.outcomes import Outcome, OwnerAction, PodOutcome, RestartPlan, mark_failed, waves
 from kyma_istio.restart.owners import (
@@ -186,7 +187,7 @@ class PlanBuilder:
         return {
             (namespace, owner.name)
             for (namespace, owner, _), _rule, _state in self._groups
-            if owner is not None and (owner.group, owner.kind) == ("apps", "ReplicaSet")
+            if owner is not None and (owner.group, owner.kind) == kinds.REPLICASET.group_kind
         }
 
     def workloads_to_inspect(

@@ -8,9 +8,9 @@ from typing import Any, cast
 
 import pytest
 
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.operator.leader import LeaseElector
 
 NAME = "76223278.kyma-project.io"
@@ -55,7 +55,7 @@ class FakeKube:
             hook()
         return result
 
-    async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(self, kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
         assert obj["kind"] == "Lease"
         meta = obj["metadata"]
         key = (meta["namespace"], meta["name"])
@@ -245,11 +245,11 @@ class _FlakyKube:
     async def get(self, kind: object, name: str, namespace: str | None = None) -> None:
         self.gets += 1
         if self.gets == 1:
-            from kyma_istio.cluster import errors
+            from kyma_istio.k8s import errors
 
             raise errors.Transient("connection refused")
 
-    async def create(self, body: dict[str, object]) -> dict[str, object]:
+    async def create(self, kind: object, body: dict[str, object]) -> dict[str, object]:
         self.created.append(body)
         return body
 

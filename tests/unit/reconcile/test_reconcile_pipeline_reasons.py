@@ -16,9 +16,9 @@ from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
 
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
 from kyma_istio.reconcile.draft import Draft

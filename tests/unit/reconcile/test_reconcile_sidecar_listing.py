@@ -10,9 +10,9 @@ import pytest
 from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
 
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile import sidecars
 from kyma_istio.reconcile.context import Deps
 from kyma_istio.restart.plan import PlanBuilder

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 import yaml
 
-from kyma_istio.cluster import kinds
+from kyma_istio.k8s import kinds
 from kyma_istio.operator import rbac
-from kyma_istio.reconcile import sidecars
 from kyma_istio.resources import dangling, desired, labelling
+from kyma_istio.restart import owners
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "deploy" / "chart"
 
-# The verbs the code uses on each kind of cluster/kinds.py (read from the call sites in reconcile/,
+# The verbs the code uses on each kind of k8s/kinds.py (read from the call sites in reconcile/,
 # operator/ and the kopf watch). A kind added there without an entry here fails the completeness test.
 KIND_VERBS: dict[str, tuple[str, ...]] = {
     "istios": ("get", "list", "watch", "patch"),
@@ -38,7 +38,7 @@ TABLE_VERBS: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {
     "resources.desired.MANAGED_KINDS": (desired.MANAGED_KINDS, ("get", "list", "create", "patch", "delete")),
     "resources.dangling.CONTROLLED_KINDS": (dangling.CONTROLLED_KINDS, ("list",)),
     "resources.labelling.LABELLED_KINDS": (labelling.LABELLED_KINDS, ("list", "patch")),
-    "reconcile.sidecars._WORKLOAD_KINDS": (tuple(sidecars._WORKLOAD_KINDS.values()), ("get", "patch")),
+    "restart.owners.WORKLOAD_KINDS": (tuple(owners.WORKLOAD_KINDS.values()), ("get", "patch")),
 }
 
 SUBRESOURCES: tuple[tuple[str, str, str], ...] = (
@@ -59,7 +59,7 @@ def _module_kinds() -> list[kinds.Kind]:
 def _needs() -> list[tuple[str, str, str, str]]:
     """(where, group, resource, verb) for every request the code's tables imply."""
     needs = [
-        ("cluster/kinds.py", kind.group, kind.plural, verb)
+        ("k8s/kinds.py", kind.group, kind.plural, verb)
         for kind in _module_kinds()
         for verb in KIND_VERBS.get(kind.plural, ())
     ]
