@@ -78,11 +78,6 @@ CURRENT_STEP: ContextVar[str | None] = ContextVar("kyma_istio_step", default=Non
 """The step of the pass in progress (``install``, ``verify``, ``blockers``...); log lines carry it."""
 
 
-def rfc3339(moment: datetime) -> str:
-    """``2026-11-27T03:04:05Z``, the form Kubernetes and the reference's restartedAt use."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def utcnow() -> datetime:
     """Second precision, like Kubernetes timestamps, so condition times round-trip unchanged."""
     return datetime.now(UTC).replace(microsecond=0)
