@@ -8,9 +8,6 @@ reasons. Post one through ``k8s.seam.announce``, which takes the type from here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Final
 
 from kyma_istio.api.v1alpha2 import State
 
@@ -20,56 +17,37 @@ class EventType(enum.StrEnum):
     WARNING = "Warning"
 
 
-class EventReason(enum.StrEnum):
-    """The ``reason`` of an Event on the Istio CR."""
+_N, _W = EventType.NORMAL, EventType.WARNING
 
-    INSTALL_STARTED = "InstallStarted"
-    INSTALL_SUCCEEDED = "InstallSucceeded"
-    INSTALL_FAILED = "InstallFailed"
-    VERSION_UPDATE_NOT_ALLOWED = "IstioVersionUpdateNotAllowed"
-    DELETION_BLOCKED = "DeletionBlocked"
-    UNINSTALLED = "IstioUninstalled"
-    INGRESS_GATEWAY_RESTARTED = "IngressGatewayRestarted"
-    SIDECAR_RESTART = "SidecarRestart"
-    SIDECAR_RESTART_FAILED = "SidecarRestartFailed"
-    ROLLOUT_SLOW = "RolloutSlow"
-    MANUAL_RESTART_REQUIRED = "ManualRestartRequired"
-    STATE_PROCESSING = "StateProcessing"
-    STATE_DELETING = "StateDeleting"
-    STATE_READY = "StateReady"
-    STATE_ERROR = "StateError"
-    STATE_WARNING = "StateWarning"
 
-    @property
-    def type(self) -> EventType:
-        return EVENT_TYPES[self]
+class EventReason(enum.Enum):
+    """The ``reason`` of an Event on the Istio CR and the Event's type."""
+
+    INSTALL_STARTED = ("InstallStarted", _N)
+    INSTALL_SUCCEEDED = ("InstallSucceeded", _N)
+    INSTALL_FAILED = ("InstallFailed", _W)
+    VERSION_UPDATE_NOT_ALLOWED = ("IstioVersionUpdateNotAllowed", _W)
+    DELETION_BLOCKED = ("DeletionBlocked", _W)
+    UNINSTALLED = ("IstioUninstalled", _N)
+    INGRESS_GATEWAY_RESTARTED = ("IngressGatewayRestarted", _N)
+    SIDECAR_RESTART = ("SidecarRestart", _N)
+    SIDECAR_RESTART_FAILED = ("SidecarRestartFailed", _W)
+    ROLLOUT_SLOW = ("RolloutSlow", _W)
+    MANUAL_RESTART_REQUIRED = ("ManualRestartRequired", _W)
+    STATE_PROCESSING = ("StateProcessing", _N)
+    STATE_DELETING = ("StateDeleting", _N)
+    STATE_READY = ("StateReady", _N)
+    STATE_ERROR = ("StateError", _W)
+    STATE_WARNING = ("StateWarning", _W)
+
+    def __init__(self, reason: str, type_: EventType) -> None:
+        self.reason = reason
+        self.type = type_
+
+    def __str__(self) -> str:
+        return self.reason
 
     @classmethod
     def entering(cls, state: State) -> EventReason:
         """The reason of the Event posted when the CR enters ``state``."""
-        return cls(f"State{state.value}")
-
-
-_W = EventType.WARNING
-_N = EventType.NORMAL
-
-EVENT_TYPES: Final[Mapping[EventReason, EventType]] = MappingProxyType(
-    {
-        EventReason.INSTALL_STARTED: _N,
-        EventReason.INSTALL_SUCCEEDED: _N,
-        EventReason.INSTALL_FAILED: _W,
-        EventReason.VERSION_UPDATE_NOT_ALLOWED: _W,
-        EventReason.DELETION_BLOCKED: _W,
-        EventReason.UNINSTALLED: _N,
-        EventReason.INGRESS_GATEWAY_RESTARTED: _N,
-        EventReason.SIDECAR_RESTART: _N,
-        EventReason.SIDECAR_RESTART_FAILED: _W,
-        EventReason.ROLLOUT_SLOW: _W,
-        EventReason.MANUAL_RESTART_REQUIRED: _W,
-        EventReason.STATE_PROCESSING: _N,
-        EventReason.STATE_DELETING: _N,
-        EventReason.STATE_READY: _N,
-        EventReason.STATE_ERROR: _W,
-        EventReason.STATE_WARNING: _W,
-    }
-)
+        return next(member for member in cls if member.reason == f"State{state.value}")

@@ -117,17 +117,9 @@ class Kube:
         except (ApiError, httpx2.HTTPError, OSError) as err:
             raise errors.translate(err, f"list {kind.plural}") from err
 
-    async def list_all(
-        self,
-        kind: Kind,
-        *,
-        namespace: str | None = None,
-        labels: Mapping[str, Any] | None = None,
-        fields: Mapping[str, Any] | None = None,
-    ) -> list[Obj]:
-        """Every object of a (small) list."""
-        stream = self.stream(kind, namespace=namespace, labels=labels, fields=fields)
-        return [obj async for obj in stream]
+    async def list_all(self, kind: Kind, **options: Any) -> list[Obj]:
+        """Every object of a (small) list; ``options`` as for :meth:`stream`."""
+        return [obj async for obj in self.stream(kind, **options)]
 
     async def patch(
         self,

@@ -107,4 +107,4 @@ class EventSink(Protocol):
 
 async def announce(sink: EventSink, cr: Mapping[str, Any], reason: EventReason, message: str) -> None:
     """Post an Event of ``reason``, typed as the reasons table says."""
-    await sink.post(cr, type_=reason.type.value, reason=reason.value, message=message)
+    await sink.post(cr, type_=reason.type.value, reason=reason.reason, message=message)

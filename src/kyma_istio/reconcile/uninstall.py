@@ -42,6 +42,11 @@ async def uninstall(cr: dict[str, Any], deps: Deps) -> Uninstalled | c.Problem:
     if problem is not None:
         return problem
     CURRENT_STEP.set("release")
+    return await _release(cr, deps)
+
+
+async def _release(cr: dict[str, Any], deps: Deps) -> Uninstalled | c.Problem:
+    """Let go of the CR; the API server deletes it unless another party's finalizer still holds it."""
     try:
         updated = await finalizer.remove(deps.kube, cr)
     except errors.ClusterError as err:
