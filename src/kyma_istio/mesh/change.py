@@ -1,8 +1,8 @@
 """What changed since the last applied configuration: asked once per pass, read by every step.
 
 The quiet check (is there anything to report?), the install (does the IstioOperator differ from the one
-installed?) and the gateway restart (did ``numTrustedProxies`` change?) all read this one value, built
-from the CR's two annotations: Kyma's last-applied spec and tag, and our IstioOperator hash.
+installed?) and the gateway restart (did a setting it reads at start-up change?) all read this one
+value, built from the CR's two annotations: Kyma's last-applied spec and tag, and our IstioOperator hash.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ class Change:
     """Hash of the IstioOperator last installed successfully (``names.IOP_HASH_ANNOTATION``)."""
     spec_changed: bool
     """The spec or the target tag differs from the last applied one (or nothing was applied yet)."""
-    trusted_proxies_changed: bool
-    """``numTrustedProxies`` differs from the last applied value; absent counts as a value of its own."""
+    restart_gateway: bool
+    """A setting the ingress gateway reads only at start-up changed (``numTrustedProxies``), so it must
+    be restarted; a new such setting is added here, the restarter only reads this flag."""
     compatibility_changed: bool
     """``compatibilityMode`` differs from the last applied value; a first install is no change."""
 
@@ -66,6 +67,6 @@ def what_changed(cr: Mapping[str, Any], spec: IstioSpec, *, tag: str = pins.ISTI
         # Compared as rendered: ``config: {}`` and no config are the same spec.
         spec_changed=last is None
         or render_last_applied(last.spec, last.istio_tag) != render_last_applied(spec, tag),
-        trusted_proxies_changed=trusted_proxies_changed(spec, last),
+        restart_gateway=trusted_proxies_changed(spec, last),
         compatibility_changed=compatibility_changed(spec, last),
     )

@@ -42,7 +42,7 @@ async def restart_gateway(deps: Deps) -> None:
 
 
 async def _gateway(installed: Installed, change: Change, deps: Deps) -> RestartResult:
-    if change.trusted_proxies_changed:
+    if change.restart_gateway:
         try:
             await restart_gateway(deps)
             await announce(

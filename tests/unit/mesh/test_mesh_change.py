@@ -41,7 +41,7 @@ def test_the_spec_last_applied_at_the_target_tag_is_no_change() -> None:
     change = what_changed(cr_with(applied, iop_hash="abc"), applied)
 
     assert not change.spec_changed
-    assert not change.trusted_proxies_changed
+    assert not change.restart_gateway
     assert not change.iop_changed("abc")
     assert change.iop_changed("def")
 
@@ -63,13 +63,13 @@ def test_a_different_number_of_trusted_proxies_is_a_gateway_change(
 
     change = what_changed(cr_with(trusted(before)), trusted(now))
 
-    assert change.trusted_proxies_changed and change.spec_changed
+    assert change.restart_gateway and change.spec_changed
 
 
 def test_a_changed_compatibility_mode_is_reported() -> None:
     change = what_changed(cr_with(spec({})), spec({"compatibilityMode": True}))
 
-    assert change.compatibility_changed and not change.trusted_proxies_changed
+    assert change.compatibility_changed and not change.restart_gateway
 
 
 def test_an_unreadable_last_applied_annotation_is_refused() -> None:
