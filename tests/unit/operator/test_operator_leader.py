@@ -4,11 +4,10 @@ with resourceVersion conflicts."""
 import copy
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from kyma_istio.cluster.kube import Kube
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.kinds import Kind
 from kyma_istio.operator.leader import LeaseElector
@@ -106,7 +105,7 @@ def clock() -> FakeClock:
 
 def elector(kube: FakeKube, clock: FakeClock, identity: str = "me") -> LeaseElector:
     return LeaseElector(
-        kube=cast(Kube, kube),
+        kube=kube,
         name=NAME,
         namespace=NAMESPACE,
         identity=identity,
@@ -257,11 +256,11 @@ class _FlakyKube:
 async def test_acquire_retries_when_the_api_server_is_not_reachable_yet() -> None:
     from typing import cast
 
-    from kyma_istio.cluster.kube import Kube
+    from kyma_istio.k8s.seam import KubeApi
     from kyma_istio.operator.leader import LeaseElector
 
-    kube = _FlakyKube()
-    elector = LeaseElector(cast(Kube, kube), "lease", "kyma-system", "me", renew_every_s=0.0)
+    kube = _FlakyKube()  # only get and create: the two calls acquiring makes
+    elector = LeaseElector(cast(KubeApi, kube), "lease", "kyma-system", "me", renew_every_s=0.0)
 
     await elector.acquire()
 
