@@ -55,7 +55,7 @@ _REPLICA_SET: Final = kinds.REPLICASET.group_kind
 _STATEFUL_SET: Final = kinds.STATEFULSET.group_kind
 _DAEMON_SET: Final = kinds.DAEMONSET.group_kind
 _REPLICATION_CONTROLLER: Final = WORKLOAD_KINDS["ReplicationController"].group_kind
-_JOB: Final = ("batch", "Job")
+_JOB: Final = Kind("batch", "v1", "Job", "jobs").group_kind
 _NODE: Final = kinds.NODE.group_kind
 
 
