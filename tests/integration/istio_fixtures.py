@@ -19,9 +19,9 @@ from lightkube.resources.core_v1 import Namespace
 from lightkube.resources.scheduling_v1 import PriorityClass
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.cluster.kube import Kube
 from kyma_istio.installer import istioctl
+from kyma_istio.k8s import kinds
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.operator.main import IstioctlInstaller
 from kyma_istio.reconcile.context import Deps, Settings
@@ -96,8 +96,7 @@ def istio_cr(name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: An
 
 async def create_cr(kube: Kube, name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> None:
     """Create an Istio CR."""
-    register(kinds.ISTIO)
-    await kube.create(istio_cr(name, spec, namespace=namespace, **meta))
+    await kube.create(kinds.ISTIO, istio_cr(name, spec, namespace=namespace, **meta))
 
 
 async def get_cr(kube: Kube, name: str = "default", namespace: str = NS) -> dict[str, Any]:

@@ -31,8 +31,8 @@ from lightkube.resources.core_v1 import Pod, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
 from kyma_istio.devenv import tools
+from kyma_istio.k8s import kinds
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 

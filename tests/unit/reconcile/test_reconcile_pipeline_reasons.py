@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
 
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
 from kyma_istio.reconcile.draft import Draft
@@ -59,7 +58,7 @@ class World:
         self.installer = FakeInstaller(on_install=lambda _: _istio_pods(self.kube))
         self.events = FakeEvents()
         self.deps = Deps(
-            kube=cast(Kube, self.kube),
+            kube=self.kube,
             installer=self.installer,
             events=self.events,
             settings=settings or Settings(),

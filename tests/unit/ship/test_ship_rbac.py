@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
+from kyma_istio.k8s import kinds
 from kyma_istio.operator import rbac
-from kyma_istio.reconcile import sidecars
 from kyma_istio.resources import dangling, desired, inventory, labelling
+from kyma_istio.restart import owners
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "deploy" / "chart"
@@ -24,7 +24,7 @@ CLUSTER, ISTIO_SYSTEM, OWN = "cluster", "istio-system", "own"
 Need = tuple[str, str, str, str, str, str | None]
 """(where in the code, group, resource, verb, scope, object name or None)."""
 
-# The requests the code makes with each kind of cluster/kinds.py (read from the call sites in reconcile/,
+# The requests the code makes with each kind of k8s/kinds.py (read from the call sites in reconcile/,
 # operator/ and the kopf watch), with scope and name. A kind added there without an entry here fails.
 KIND_REQUESTS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "istios": tuple((verb, CLUSTER, None) for verb in ("get", "list", "watch", "patch")),
@@ -69,10 +69,10 @@ def _table_needs() -> list[Need]:
             needs.append((where, kind.group, kind.plural, "list", CLUSTER, None))
             istios = inventory.names_of(kind.group, kind.plural)
             needs += [(where, kind.group, kind.plural, "patch", CLUSTER, name) for name in istios]
-    for kind in sidecars._WORKLOAD_KINDS.values():
+    for kind in owners.WORKLOAD_KINDS.values():
         # get and patch per owner; a listing replaces the gets above 50 owners of a kind.
         needs += [
-            ("reconcile.sidecars", kind.group, kind.plural, v, CLUSTER, None)
+            ("restart.owners.WORKLOAD_KINDS", kind.group, kind.plural, v, CLUSTER, None)
             for v in ("get", "list", "patch")
         ]
     return needs
@@ -80,7 +80,7 @@ def _table_needs() -> list[Need]:
 
 def _needs() -> list[Need]:
     needs: list[Need] = [
-        ("cluster/kinds.py", kind.group, kind.plural, verb, scope, name)
+        ("k8s/kinds.py", kind.group, kind.plural, verb, scope, name)
         for kind in _module_kinds()
         for verb, scope, name in KIND_REQUESTS.get(kind.plural, ())
     ]
