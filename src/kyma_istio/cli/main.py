@@ -18,6 +18,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
+HUB_HELP = "registry of Istio's images (default: the installed istiod's, else " + pins.DEFAULT_HUB + ")"
+
 Kubeconfig = Annotated[
     Path | None,
     typer.Option("--kubeconfig", envvar="KUBECONFIG", help="kubeconfig file (default: in-cluster)"),
@@ -79,7 +81,7 @@ def render(
 def diff(
     file: Annotated[Path, typer.Option("-f", "--file", help="Istio CR YAML file")],
     kubeconfig: Kubeconfig = None,
-    hub: Annotated[str, typer.Option(help="registry of Istio's images")] = pins.DEFAULT_HUB,
+    hub: Annotated[str | None, typer.Option(help=HUB_HELP)] = None,
     experimental: Annotated[bool, typer.Option(help="honour spec.experimental")] = False,
 ) -> None:
     """Show, changing nothing, the version verdict and how the IstioOperator in force would change.
@@ -95,7 +97,7 @@ def diff(
 def plan_restarts(
     kubeconfig: Kubeconfig = None,
     output: Annotated[str, typer.Option("-o", "--output", help="table or json")] = "table",
-    hub: Annotated[str, typer.Option(help="registry of Istio's images")] = pins.DEFAULT_HUB,
+    hub: Annotated[str | None, typer.Option(help=HUB_HELP)] = None,
     profile: Annotated[
         str | None, typer.Option(help="production or evaluation (default: from nodes)")
     ] = None,
@@ -120,9 +122,7 @@ def run(
     failure_max_delay: Annotated[
         float, typer.Option(help="longest retry delay after errors, seconds")
     ] = 1000.0,
-    hub: Annotated[
-        str, typer.Option(envvar="KYMA_ISTIO_HUB", help="registry of Istio's images")
-    ] = pins.DEFAULT_HUB,
+    hub: Annotated[str | None, typer.Option(envvar="KYMA_ISTIO_HUB", help=HUB_HELP)] = None,
     experimental: Annotated[
         bool, typer.Option(help="honour spec.experimental (experimental flavour)")
     ] = False,
