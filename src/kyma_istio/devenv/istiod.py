@@ -25,7 +25,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from lightkube import ApiError, Client
 from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
@@ -42,6 +42,7 @@ _Kind = TypeVar("_Kind", Service, ConfigMap)
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     proxy_image = ""
+    proxy_resources: dict[str, Any] = {}  # noqa: RUF012 - replaced whole, never mutated
     injected = 0
 
 
@@ -50,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         review = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-        answer = injection.review_response(review, self.server.proxy_image)
+        answer = injection.review_response(review, self.server.proxy_image, self.server.proxy_resources)
         if "patch" in answer["response"]:
             self.server.injected += 1
         body = json.dumps(answer).encode()
@@ -139,7 +140,9 @@ class FakeIstiod:
             service = self._get(Service, self.service)
             self._take_service_address(service.spec.clusterIP if service.spec else None)
             injector = self._get(ConfigMap, "istio-sidecar-injector")
-            self._server.proxy_image = injection.proxy_image(json.loads((injector.data or {})["values"]))
+            values = json.loads((injector.data or {})["values"])
+            self._server.proxy_image = injection.proxy_image(values)
+            self._server.proxy_resources = injection.proxy_resources(values)
             self._patch_ca_bundles()
 
     # -- internals ---------------------------------------------------------------------------------

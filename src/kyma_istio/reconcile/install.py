@@ -79,7 +79,7 @@ async def install(
     try:
         hub = await resolve_hub(deps.kube, settings.hub)
     except errors.ClusterError as err:
-        return c.MERGE_FAILED.problem(f"cannot read the installed istiod: {err}")
+        return c.INSTALL_CHECK_FAILED.problem(f"cannot read the installed istiod: {err}")
     try:
         wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental)
     except (ValueError, KeyError, TypeError) as err:

@@ -83,3 +83,16 @@ def test_anything_but_pod_creation_is_allowed_unchanged() -> None:
     review = {"request": {"uid": "u-2", "kind": {"kind": "Pod"}, "operation": "UPDATE", "object": _pod()}}
 
     assert injection.review_response(review, "img:1")["response"] == {"uid": "u-2", "allowed": True}
+
+
+def test_the_proxy_gets_the_resources_of_the_injector_values() -> None:
+    limits = {"cpu": "1000m", "memory": "1024Mi"}
+    values = {"global": {"proxy": {"resources": {"requests": {"cpu": "10m"}, "limits": limits}}}}
+    resources = injection.proxy_resources(values)
+
+    pod = _apply(_pod(), injection.injection_patch(_pod(), "img", resources))
+
+    assert pod["spec"]["containers"][-1]["resources"] == {"requests": {"cpu": "10m"}, "limits": limits}
+    assert injection.proxy_resources(VALUES) == {}
+    bare = _apply(_pod(), injection.injection_patch(_pod(), "img"))
+    assert "resources" not in bare["spec"]["containers"][-1]
