@@ -189,6 +189,22 @@ def _templates(client: Client) -> dict[str, Any]:
     }
 
 
+def _settled(client: Client) -> bool:
+    """Every autoscaler of istio-system has acted and every Deployment there is rolled out, so nothing
+    but a pass could still change the namespace."""
+    deployments = {d.metadata.name: d for d in client.list(Deployment, namespace=names.ISTIO_NAMESPACE)}
+    for hpa in client.list(HorizontalPodAutoscaler, namespace=names.ISTIO_NAMESPACE):
+        target = deployments.get(hpa.spec.scaleTargetRef.name)
+        if hpa.status is None or target is None or hpa.status.desiredReplicas != target.spec.replicas:
+            return False
+    return all(
+        d.status is not None
+        and d.status.observedGeneration == d.metadata.generation
+        and d.status.readyReplicas == d.spec.replicas == d.status.replicas
+        for d in deployments.values()
+    )
+
+
 def _istio_system_versions(client: Client) -> dict[str, str]:
     """``kind/name -> resourceVersion`` of every object in istio-system a pass could touch."""
     versions = {"Namespace": str(client.get(Namespace, names.ISTIO_NAMESPACE).metadata.resourceVersion)}
@@ -241,10 +257,11 @@ async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once
 
 @pytest.mark.parametrize("recorded", ["1.21.0-distroless", "1.24.0-distroless"])
 async def test_a_refused_version_modifies_nothing_in_istio_system(
-    deps: Deps, client: Client, kubeconfig: Path, recorded: str
+    *, deps: Deps, client: Client, kubeconfig: Path, wait_for: WaitFor, recorded: str
 ) -> None:
     await _istio_by_istioctl(deps, client, kubeconfig, binary=PREVIOUS_ISTIOCTL, tag=PREVIOUS_TAG)
     await deps.kube.create(kinds.ISTIO, _kyma_cr(recorded))
+    wait_for("istio-system to settle", lambda: _settled(client), timeout=120)
     versions = _istio_system_versions(client)
 
     result = await pipeline.reconcile(NS, "default", deps)
