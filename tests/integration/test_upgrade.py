@@ -24,15 +24,13 @@ import pytest
 import yaml
 from istio_fixtures import NS, crd_and_namespace, istio_cr, make_deps, remove_istio_system
 from lightkube import Client
-from lightkube.models.apps_v1 import DeploymentSpec
-from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
-from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import DaemonSet, Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 from rich.console import Console
+from test_controlplane import _deployment as deployment_of
 from test_crash_safety import OperatorProcess, operator
 
 from kyma_istio import pins
@@ -143,20 +141,7 @@ def _workloads(client: Client, namespace: str, wait_for: WaitFor, proxy: str) ->
     """Deployments in an injection-enabled ``namespace`` whose pods run ``proxy``; their generations."""
     client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
     for app in WORKLOADS:
-        labels = {"app": app}
-        client.create(
-            Deployment(
-                metadata=ObjectMeta(name=app, namespace=namespace),
-                spec=DeploymentSpec(
-                    replicas=REPLICAS,
-                    selector=LabelSelector(matchLabels=labels),
-                    template=PodTemplateSpec(
-                        metadata=ObjectMeta(labels=labels),
-                        spec=PodSpec(containers=[Container(name="app", image="registry.k8s.io/pause:3.10")]),
-                    ),
-                ),
-            )
-        )
+        client.create(deployment_of(app, namespace, REPLICAS))
     wait_for(f"every pod on {proxy}", lambda: _all_on(client, namespace, proxy), timeout=120)
     return _generations(client, namespace)
 
