@@ -11,23 +11,25 @@ restart sidecars cluster-wide, so only this namespace's workloads are counted.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from istio_fixtures import NS, crd_and_namespace, create_cr, deps, istio_system_settled
 from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.models.apps_v1 import DeploymentSpec
-from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
-from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
+from lightkube.models.core_v1 import Container
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.admissionregistration_v1 import ValidatingWebhookConfiguration
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Pod
+from workloads import pause_deployment
 
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cluster import kinds
+from kyma_istio.devenv import tools
 from kyma_istio.devenv.istiod import Istiod
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
@@ -66,28 +68,17 @@ async def _pass_to_ready(deps: Deps) -> None:
     assert result.state is not None and result.state.value == "Ready", result.description
 
 
-def _deployment(
-    namespace: str, name: str, *, replicas: int = 2, annotations: dict[str, str] | None = None
-) -> Deployment:
-    labels = {"app": name}
-    return Deployment(
-        metadata=ObjectMeta(name=name, namespace=namespace),
-        spec=DeploymentSpec(
-            replicas=replicas,
-            selector=LabelSelector(matchLabels=labels),
-            template=PodTemplateSpec(
-                metadata=ObjectMeta(labels=labels, annotations=annotations),
-                spec=PodSpec(containers=[Container(name="app", image="registry.k8s.io/pause:3.10")]),
-            ),
-        ),
-    )
+async def _install(deps: Deps, istiod: Istiod, spec: dict[str, Any]) -> None:
+    """The CR created and reconciled to Ready, and istiod serving that install."""
+    await create_cr(deps.kube, "default", spec)
+    await _pass_to_ready(deps)
+    istiod.wait_ready()
 
 
 def _proxy(pod: Pod) -> Container:
     assert pod.spec is not None
-    return next(
-        c for c in [*(pod.spec.initContainers or []), *pod.spec.containers] if c.name == "istio-proxy"
-    )
+    containers = [*(pod.spec.initContainers or []), *pod.spec.containers]
+    return next(c for c in containers if c.name == "istio-proxy")
 
 
 def _resources(container: Container) -> dict[str, Any]:
@@ -95,12 +86,9 @@ def _resources(container: Container) -> dict[str, Any]:
     return {"requests": container.resources.requests, "limits": container.resources.limits}
 
 
-def _env(container: Container) -> dict[str, str]:
-    return {item.name: item.value or "" for item in container.env or []}
-
-
-def _injected_namespace(client: Client, namespace: str) -> None:
-    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+def _has_compatibility_metadata(pod: Pod) -> bool:
+    env = {item.name: item.value for item in _proxy(pod).env or []}
+    return COMPATIBILITY_METADATA.items() <= env.items()
 
 
 def _rolled_out(client: Client, namespace: str, name: str, check: Callable[[Pod], bool]) -> list[Pod] | None:
@@ -118,10 +106,57 @@ def _rolled_out(client: Client, namespace: str, name: str, check: Callable[[Pod]
     return pods if ready else None
 
 
-def _generation(client: Client, namespace: str, name: str) -> int:
-    metadata = client.get(Deployment, name, namespace=namespace).metadata
-    assert metadata is not None and metadata.generation is not None
-    return metadata.generation
+def _run_injected(
+    client: Client, namespace: str, wait_for: WaitFor, workloads: dict[str, dict[str, str] | None]
+) -> dict[str, list[Pod]]:
+    """Label the namespace for injection, create a Deployment per entry (the value: pod-template
+    annotations; one replica with annotations, two without) and return each one's Running pods."""
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    for name, template_annotations in workloads.items():
+        replicas = 1 if template_annotations else 2
+        client.create(pause_deployment(name, namespace, replicas, annotations=template_annotations))
+    return {
+        name: wait_for(f"{name}'s pods injected", lambda n=name: _rolled_out(client, namespace, n, bool))
+        for name in workloads
+    }
+
+
+def _generations(client: Client, namespace: str, workloads: list[str]) -> dict[str, int]:
+    """Each Deployment's generation: the operator's restart patches the pod template, adding one."""
+    generations: dict[str, int] = {}
+    for name in workloads:
+        metadata = client.get(Deployment, name, namespace=namespace).metadata
+        assert metadata is not None and metadata.generation is not None
+        generations[name] = metadata.generation
+    return generations
+
+
+async def _change_and_roll(
+    deps: Deps, client: Client, namespace: str, spec: dict[str, Any], expected: dict[str, int]
+) -> dict[str, int]:
+    """Patch the CR's spec, run a pass and return the generations, which must be ``expected``."""
+    await deps.kube.patch(kinds.ISTIO, "default", {"spec": spec}, namespace=NS)
+    await _pass_to_ready(deps)
+    after = _generations(client, namespace, list(expected))
+    assert after == expected
+    return after
+
+
+@pytest.fixture(scope="module", autouse=True)
+def purged_afterwards(istioctl_env: dict[str, str]) -> Iterator[None]:
+    """Istio is removed after this module (its passes leave it installed, with istiod's webhooks set to
+    Fail), so later modules start from a cluster without Istio."""
+    yield
+    istioctl = str(tools.find_tool("istioctl"))
+    purged = subprocess.run(
+        [istioctl, "uninstall", "-y", "--purge"],
+        env=istioctl_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert purged.returncode == 0, purged.stderr
 
 
 @pytest.fixture
@@ -133,15 +168,11 @@ def served(istiod: Istiod, istio_system_settled: None) -> Istiod:
 async def test_a_deployment_in_an_injected_namespace_gets_istiods_sidecar_with_the_crs_proxy_resources(
     deps: Deps, served: Istiod, client: Client, namespace: str, wait_for: WaitFor
 ) -> None:
-    await create_cr(deps.kube, "default", _with_proxy_resources(FIRST))
-    await _pass_to_ready(deps)
-    served.wait_ready()
-    _injected_namespace(client, namespace)
+    await _install(deps, served, _with_proxy_resources(FIRST))
 
-    client.create(_deployment(namespace, "app"))
+    pods = _run_injected(client, namespace, wait_for, {"app": None})
 
-    pods = wait_for("app's pods Running with a sidecar", lambda: _rolled_out(client, namespace, "app", bool))
-    for pod in pods:
+    for pod in pods["app"]:
         proxy = _proxy(pod)
         assert proxy.image == f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}"
         assert _resources(proxy) == FIRST
@@ -152,73 +183,53 @@ async def test_a_deployment_in_an_injected_namespace_gets_istiods_sidecar_with_t
 async def test_changing_proxy_resources_rolls_each_affected_workload_once_and_spares_per_pod_resources(
     deps: Deps, served: Istiod, client: Client, namespace: str, wait_for: WaitFor
 ) -> None:
-    await create_cr(deps.kube, "default", _with_proxy_resources(FIRST))
-    await _pass_to_ready(deps)
-    served.wait_ready()
-    _injected_namespace(client, namespace)
-    for name in ("first", "second"):
-        client.create(_deployment(namespace, name))
-    client.create(_deployment(namespace, "pinned", replicas=1, annotations=PER_POD))
-    for name in ("first", "second"):
-        wait_for(f"{name} injected", lambda n=name: _rolled_out(client, namespace, n, bool))
-    pinned = wait_for("pinned injected", lambda: _rolled_out(client, namespace, "pinned", bool))
-    assert [_resources(_proxy(pod)) for pod in pinned] == [PER_POD_RESOURCES]
-    before = {name: _generation(client, namespace, name) for name in ("first", "second", "pinned")}
+    await _install(deps, served, _with_proxy_resources(FIRST))
+    pods = _run_injected(client, namespace, wait_for, {"first": None, "second": None, "pinned": PER_POD})
+    assert [_resources(_proxy(pod)) for pod in pods["pinned"]] == [PER_POD_RESOURCES]
+    before = _generations(client, namespace, ["first", "second", "pinned"])
 
-    await deps.kube.patch(kinds.ISTIO, "default", {"spec": _with_proxy_resources(SECOND)}, namespace=NS)
-    await _pass_to_ready(deps)
+    after = await _change_and_roll(
+        deps,
+        client,
+        namespace,
+        _with_proxy_resources(SECOND),
+        {"first": before["first"] + 1, "second": before["second"] + 1, "pinned": before["pinned"]},
+    )
 
-    after = {name: _generation(client, namespace, name) for name in before}
-    assert after == {"first": before["first"] + 1, "second": before["second"] + 1, "pinned": before["pinned"]}
     for name in ("first", "second"):
         wait_for(
             f"{name} rolled out with the new resources",
             lambda n=name: _rolled_out(client, namespace, n, lambda p: _resources(_proxy(p)) == SECOND),
         )
-
     await _pass_to_ready(deps)
-
-    assert {name: _generation(client, namespace, name) for name in before} == after
+    assert _generations(client, namespace, list(before)) == after
 
 
 async def test_toggling_compatibility_mode_restarts_each_workload_once_with_the_compatibility_metadata(
     deps: Deps, served: Istiod, client: Client, namespace: str, wait_for: WaitFor
 ) -> None:
-    await create_cr(deps.kube, "default", {})
-    await _pass_to_ready(deps)
-    served.wait_ready()
-    _injected_namespace(client, namespace)
-    for name in ("first", "second"):
-        client.create(_deployment(namespace, name))
-    for name in ("first", "second"):
-        pods = wait_for(f"{name} injected", lambda n=name: _rolled_out(client, namespace, n, bool))
-        assert not COMPATIBILITY_METADATA.items() <= _env(_proxy(pods[0])).items()
-    before = {name: _generation(client, namespace, name) for name in ("first", "second")}
+    await _install(deps, served, {})
+    pods = _run_injected(client, namespace, wait_for, {"first": None, "second": None})
+    assert not any(_has_compatibility_metadata(pod) for pod in pods["first"] + pods["second"])
+    before = _generations(client, namespace, ["first", "second"])
 
-    await deps.kube.patch(kinds.ISTIO, "default", {"spec": {"compatibilityMode": True}}, namespace=NS)
-    await _pass_to_ready(deps)
+    after = await _change_and_roll(
+        deps, client, namespace, {"compatibilityMode": True}, {name: g + 1 for name, g in before.items()}
+    )
 
-    after = {name: _generation(client, namespace, name) for name in before}
-    assert after == {name: generation + 1 for name, generation in before.items()}
     for name in ("first", "second"):
         wait_for(
             f"{name} rolled out with the compatibility proxy metadata",
-            lambda n=name: _rolled_out(
-                client, namespace, n, lambda p: COMPATIBILITY_METADATA.items() <= _env(_proxy(p)).items()
-            ),
+            lambda n=name: _rolled_out(client, namespace, n, _has_compatibility_metadata),
         )
-
     await _pass_to_ready(deps)
-
-    assert {name: _generation(client, namespace, name) for name in before} == after
+    assert _generations(client, namespace, list(before)) == after
 
 
 async def test_an_invalid_virtual_service_is_refused_by_istiods_validating_webhook(
     deps: Deps, served: Istiod, client: Client, namespace: str, wait_for: WaitFor
 ) -> None:
-    await create_cr(deps.kube, "default", {})
-    await _pass_to_ready(deps)
-    served.wait_ready()
+    await _install(deps, served, {})
     bundle = base64.b64encode(served.ca_cert).decode()
 
     def taken_over() -> bool:
