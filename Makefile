@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl and helm from the pinned Go modules
+testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl, helm and pilot-discovery from the pinned Go modules
 	testenv/build
 
 demo: $(STAMP) testenv ## the main job: local control plane + operator + sample CR until Ready

@@ -256,3 +256,12 @@ async def test_an_invalid_virtual_service_is_refused_by_istiods_validating_webho
         'admission webhook "validation.istio.io" denied the request: configuration is invalid: '
         "wildcard host * is not allowed for virtual services bound to the mesh gateway"
     )
+
+
+def test_istiod_dials_nothing_outside_the_private_namespace(served: Istiod) -> None:
+    # Only lo exists here, so any dial of an address that is not on it fails at once with "network is
+    # unreachable", which Go's dialers log; istiod must have needed none (no cloud metadata, no JWKS).
+    log = served.log.read_text(errors="replace")
+
+    assert served.starts >= 1
+    assert "network is unreachable" not in log
