@@ -157,13 +157,20 @@ class Istiod:
                 self._launch(install)
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Block until pilot-discovery serves an installed Istio (raises ``StartupError`` on time-out)."""
-        processes.wait_until(
-            "istiod serving the installed Istio",
-            lambda: self._install is not None and self.running,
-            timeout=self.ready_timeout if timeout is None else timeout,
-            interval=0.1,
-        )
+        """Block until pilot-discovery serves the Istio installed now; on time-out raise ``StartupError``
+        with the follower's last error and the tail of istiod's log."""
+        try:
+            processes.wait_until(
+                "istiod serving the installed Istio",
+                lambda: self.running and self._install is not None and self._install == self._installed(),
+                timeout=self.ready_timeout if timeout is None else timeout,
+                interval=0.1,
+            )
+        except processes.StartupError as error:
+            raise processes.StartupError(
+                f"{error}; last error: {self.last_error}; last lines of {self.log}:\n"
+                f"{processes.log_tail(self.log)}"
+            ) from error
 
     # -- internals ---------------------------------------------------------------------------------
 
