@@ -16,6 +16,7 @@ from kyma_istio.devenv import tools
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "chart"
 DASHBOARD = CHART / "files" / "dashboards" / "kyma-istio-operator.json"
+KUBE_VERSION = "1.34.2"
 
 
 def tool(name: str) -> Path:
@@ -33,7 +34,8 @@ def run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedPr
 
 def render(template: str, namespace: str, *values: str) -> list[dict[str, Any]]:
     """The objects one chart template renders to (none when it is switched off)."""
-    command = ["template", "istio-operator", CHART, "-n", namespace, "--show-only", template]
+    command = ["template", "istio-operator", CHART, "-n", namespace, "--kube-version", KUBE_VERSION]
+    command += ["--show-only", template]
     result = run(tool("helm"), *command, *(f"--set={v}" for v in values))
     if "could not find template" in result.stderr:
         return []
