@@ -189,16 +189,20 @@ def cleanup_crs(client: Client) -> Iterator[None]:
         client.delete(ISTIO, cr.metadata.name, namespace=NS)
 
 
+def _default_cr(client: Client) -> Any | None:
+    return next((cr for cr in client.list(ISTIO, namespace=NS) if cr.metadata.name == "default"), None)
+
+
 def _settled(client: Client, process: OperatorProcess) -> bool:
-    crs = [cr for cr in client.list(ISTIO, namespace=NS) if cr.metadata.name == "default"]
-    state = crs[0].get("status", {}).get("state") if crs else None
+    cr = _default_cr(client)
+    state = cr.get("status", {}).get("state") if cr is not None else None
     if state in {"Error", "Deleting"}:
         pytest.fail(f"the CR went {state}:\n{process.log_tail()}")
     return state in {"Ready", "Warning"}
 
 
 @pytest.fixture
-def served(client: Client, operator: StartOperator, workloads: str, cleanup_crs: None) -> Served:
+def served(client: Client, operator: StartOperator, workloads: str, cleanup_crs: None) -> Iterator[Served]:
     """The live /metrics of an operator that installed Istio and restarted the outdated Deployment."""
     port = _free_port()
     process = operator(metrics_address=f"127.0.0.1:{port}")
@@ -209,7 +213,10 @@ def served(client: Client, operator: StartOperator, workloads: str, cleanup_crs:
         lambda: "kyma_istio_sidecar_outdated_proxies" in _scrape(port).labels,
         process,
     )
-    return _scrape(port)
+    yield _scrape(port)
+    # Leave no Istio behind for later tests: the operator uninstalls it when the CR goes.
+    client.delete(ISTIO, "default", namespace=NS)
+    wait_for_operator("the uninstall", lambda: _default_cr(client) is None, process)
 
 
 def test_every_metric_and_label_the_alerts_and_the_dashboard_query_is_served(served: Served) -> None:
