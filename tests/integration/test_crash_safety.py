@@ -23,14 +23,15 @@ from lightkube.types import PatchType
 from operator_process import OperatorProcess, StartOperator, operator, wait_for_operator
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s import kinds
 from kyma_istio.resources import webhooks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")]
 
 __all__ = ["crd_and_namespace", "istio_system_settled", "operator"]
 
-ISTIO = kinds.ISTIO.resource
+ISTIO = resource(kinds.ISTIO)
 
 
 @pytest.fixture

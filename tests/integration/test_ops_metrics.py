@@ -29,13 +29,14 @@ from operator_process import OperatorProcess, StartOperator, operator, wait_for_
 from prometheus_client.parser import text_string_to_metric_families
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s import kinds
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")]
 
 __all__ = ["crd_and_namespace", "istio_system_settled", "operator"]
 
-ISTIO = kinds.ISTIO.resource
+ISTIO = resource(kinds.ISTIO)
 OLD_PROXY = "docker.io/istio/proxyv2:1.22.0-distroless"
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "service", "endpoint", "container"})
 """Labels Prometheus (and the ServiceMonitor) attach to every scraped sample, not the operator."""
