@@ -19,9 +19,9 @@ from lightkube.resources.core_v1 import Namespace
 from lightkube.resources.scheduling_v1 import PriorityClass
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.cluster.kube import Kube
 from kyma_istio.installer import istioctl
+from kyma_istio.k8s import kinds
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.operator.main import IstioctlInstaller
 from kyma_istio.reconcile.context import Deps, Settings
@@ -96,8 +96,7 @@ def istio_cr(name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: An
 
 async def create_cr(kube: Kube, name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> None:
     """Create an Istio CR."""
-    register(kinds.ISTIO)
-    await kube.create(istio_cr(name, spec, namespace=namespace, **meta))
+    await kube.create(kinds.ISTIO, istio_cr(name, spec, namespace=namespace, **meta))
 
 
 async def get_cr(kube: Kube, name: str = "default", namespace: str = NS) -> dict[str, Any]:
@@ -112,10 +111,27 @@ def condition(cr: dict[str, Any], type_: str) -> dict[str, Any]:
     return next(c for c in cr["status"]["conditions"] if c["type"] == type_)
 
 
+def remove_istio_system(client: Client, timeout_s: float = 180.0) -> None:
+    """Delete ``istio-system`` (the chart ships one that an uninstall keeps) and wait until it is gone, so
+    the next module starts from a cluster without it."""
+    if not [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]:
+        return
+    client.delete(Namespace, names.ISTIO_NAMESPACE)
+    deadline = time.monotonic() + timeout_s
+    while [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]:
+        assert time.monotonic() < deadline, "istio-system still terminating"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def istio_system_settled(client: Client) -> None:
     """Wait until a previous uninstall's ``istio-system`` has finished terminating (or never was), so an
     install does not fail on "namespace is being terminated"."""
+    wait_istio_system_settled(client)
+
+
+def wait_istio_system_settled(client: Client) -> None:
+    """Block until ``istio-system`` is absent or not terminating."""
     deadline = time.monotonic() + 180
     while True:
         found = [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]

@@ -28,9 +28,9 @@ from workloads import pause_deployment
 
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
 from kyma_istio.devenv import tools
 from kyma_istio.devenv.istiod import Istiod
+from kyma_istio.k8s import kinds
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 

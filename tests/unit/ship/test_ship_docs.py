@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from kyma_istio.api import conditions
+from kyma_istio.api import conditions, events
 from kyma_istio.operator.metrics import Metrics
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -55,16 +55,23 @@ def test_the_status_document_lists_every_description_with_its_state(
     assert any(f"| {description.level.value} |" in row for row in rows), description.text
 
 
+@pytest.mark.parametrize("reason", list(events.EventReason), ids=str)
+def test_the_status_document_lists_every_event_reason_with_its_type(reason: events.EventReason) -> None:
+    assert f"| `{reason.reason}` | {reason.type.value} |" in (DOCS / "status.md").read_text()
+
+
 def test_the_metrics_document_names_every_metric_the_operator_exposes() -> None:
     text = (DOCS / "metrics.md").read_text()
     names = _metric_names()
-    assert len(names) == 9
+    assert len(names) == 15  # 9 of the operator's own, 6 of the process collector
     missing = [name for name in names if f"`{name}`" not in text]
     assert missing == []
 
 
 def test_the_metrics_document_names_no_metric_the_operator_lacks() -> None:
-    documented = set(re.findall(r"^\| `(kyma_istio_[a-z_]+)`", (DOCS / "metrics.md").read_text(), re.M))
+    documented = set(
+        re.findall(r"^\| `((?:kyma_istio|process)_[a-z_]+)`", (DOCS / "metrics.md").read_text(), re.M)
+    )
     assert documented == set(_metric_names())
 
 
