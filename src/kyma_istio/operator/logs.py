@@ -23,7 +23,12 @@ class JsonFormatter(logging.Formatter):
         }
         line.update({k: getattr(record, k) for k in _CONTEXT if hasattr(record, k)})
         if record.exc_info:
-            line["error"] = self.formatException(record.exc_info).splitlines()[-1]
+            # The whole exception: the last line alone ("KeyError: 'x'") rarely says where it came from.
+            text = self.formatException(record.exc_info)
+            line["error"] = text.splitlines()[-1]
+            line["exc_info"] = text
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(line, default=str)
 
 

@@ -64,16 +64,24 @@ def test_values_json_cannot_encode_are_written_as_text() -> None:
     assert parsed["state"] == str(object)
 
 
-def test_an_exception_is_reduced_to_its_last_line() -> None:
+def _failing_call() -> None:
+    raise RuntimeError("api server gone")
+
+
+def test_an_exception_keeps_its_whole_traceback_on_one_line() -> None:
     try:
-        raise RuntimeError("api server gone")
+        _failing_call()
     except RuntimeError:
         rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
 
     line = JsonFormatter().format(rec)
 
-    assert "\n" not in line
-    assert json.loads(line)["error"] == "RuntimeError: api server gone"
+    assert "\n" not in line  # one JSON object per line: the traceback's newlines are escaped
+    parsed = json.loads(line)
+    assert parsed["error"] == "RuntimeError: api server gone"
+    assert parsed["exc_info"].startswith("Traceback (most recent call last):")
+    assert "in _failing_call" in parsed["exc_info"]
+    assert parsed["exc_info"].endswith("RuntimeError: api server gone")
 
 
 def test_a_console_line_shows_the_context_in_brackets() -> None:
