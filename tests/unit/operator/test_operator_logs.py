@@ -3,8 +3,11 @@
 import json
 import logging
 import sys
+from typing import Any
 
-from kyma_istio.operator.logs import ConsoleFormatter, JsonFormatter
+import pytest
+
+from kyma_istio.operator.logs import ConsoleFormatter, JsonFormatter, LogSettings, from_flags
 
 
 def record(msg: str = "pass ended %s", *args: object, **extra: object) -> logging.LogRecord:
@@ -120,3 +123,43 @@ def test_lines_logged_during_a_pass_carry_its_cr_and_step() -> None:
     line = json.loads(stream.getvalue())
     assert line["cr"] == "kyma-system/default"
     assert line["step"] == "verify"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({}, LogSettings("json", "info")),
+        ({"zap_devel": True}, LogSettings("console", "debug")),
+        ({"zap_devel": True, "zap_encoder": "json", "zap_log_level": "info"}, LogSettings("json", "info")),
+        ({"zap_log_level": "warn"}, LogSettings("json", "warning")),
+        ({"zap_log_level": "3"}, LogSettings("json", "debug")),
+        ({"zap_log_level": "panic"}, LogSettings("json", "error")),
+        ({"log_format": "console", "zap_devel": False}, LogSettings("console", "info")),
+        ({"zap_time_encoding": "epoch"}, LogSettings("json", "info", "epoch")),
+    ],
+)
+def test_the_kyma_zap_flags_map_to_our_log_settings(flags: dict[str, Any], expected: LogSettings) -> None:
+    assert from_flags(**flags) == expected
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"log_level": "verbose"}, "invalid log level 'verbose': use one of debug, info, warning, error"),
+        ({"zap_log_level": "0"}, "invalid zap log level '0'"),
+        ({"zap_encoder": "xml"}, "invalid log format 'xml'"),
+        ({"zap_time_encoding": "local"}, "invalid time encoding 'local'"),
+    ],
+)
+def test_bad_log_flags_are_refused_by_name(flags: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        from_flags(**flags)
+
+
+def test_json_lines_use_the_zap_time_encoding() -> None:
+    rec = record()
+    rec.created = 1700000000.25
+
+    assert json.loads(JsonFormatter("epoch").format(rec))["ts"] == 1700000000.25
+    assert json.loads(JsonFormatter("millis").format(rec))["ts"] == 1700000000250.0
+    assert json.loads(JsonFormatter("rfc3339").format(rec))["ts"] == "2023-11-14T22:13:20+00:00"
