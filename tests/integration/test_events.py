@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def cr(namespace: str) -> Iterator[dict[str, Any]]:
+def cr(namespace: str) -> dict[str, Any]:
     """The object the Events are about (a ConfigMap stands in for the Istio CR: same Event shape)."""
-    yield {
+    return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "subject", "namespace": namespace, "uid": "0000-subject"},
