@@ -7,6 +7,7 @@ The unreachable server is a closed port on loopback: the connection is refused a
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -177,6 +178,12 @@ def test_debug_shows_the_traceback_behind_the_line(
     assert err.rstrip().splitlines()[-1].startswith("error: kubeconfig")
 
 
+def _clean_env(home: Path) -> dict[str, str]:
+    """This environment without cluster or istioctl settings, and a HOME with no ~/.kube/config."""
+    dropped = ("KUBECONFIG", "ISTIOCTL_PATH", "ISTIO_INSTALL_BIN_PATH", "KUBERNETES_SERVICE_HOST")
+    return {**{k: v for k, v in os.environ.items() if k not in dropped}, "HOME": str(home)}
+
+
 RUN_CASES = {
     "log level verbose": (("--log-level", "verbose"), "'verbose' is not one of 'debug', 'info'"),
     "bad duration": (("--reconciliation-interval", "10x"), "invalid duration '10x': use Go syntax"),
@@ -202,7 +209,7 @@ def test_run_refuses_bad_input_in_one_line(
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(files["missing"].parent)},
+        env=_clean_env(files["missing"].parent),
         check=False,
     )
 
