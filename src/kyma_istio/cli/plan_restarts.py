@@ -212,7 +212,7 @@ def plan_restarts_command(
     error_console: Console | None = None,
 ) -> int:
     """Print the restart plan; the exit code (0 ok, 1 cluster or CR problem, 2 bad arguments)."""
-    err = error_console or Console(stderr=True)
+    err = error_console or Console(stderr=True, soft_wrap=True)
     if output not in OUTPUTS:
         err.print(Text(f"error: output must be one of {', '.join(OUTPUTS)}, got {output!r}", style="red"))
         return EXIT_USAGE

@@ -51,7 +51,7 @@ def render_command(
 ) -> int:
     """Print the merged IstioOperator for the CR in ``file`` as YAML; return the exit code."""
     out = console or Console()
-    err = error_console or Console(stderr=True)
+    err = error_console or Console(stderr=True, soft_wrap=True)
     try:
         chosen_profile = _choice(Profile, profile or Profile.PRODUCTION.value, "profile")
         chosen_flavour = _choice(Flavour, flavour or Flavour.UNKNOWN.value, "flavour")

@@ -71,8 +71,8 @@ def check_upgrade_command(
     0 when allowed, 1 when refused, 2 when a tag is not a version. An unreadable current tag is a refusal
     inside the operator, but here it is a typing mistake, so it gets the usage exit code.
     """
-    out = console or Console()
-    err = error_console or Console(stderr=True)
+    out = console or Console(soft_wrap=True)  # a sentence stays one line when piped
+    err = error_console or Console(stderr=True, soft_wrap=True)
     for tag in (from_tag, to_tag):
         try:
             versions.parse_tag(tag)
