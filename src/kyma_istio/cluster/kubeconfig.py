@@ -65,6 +65,11 @@ class Resolved:
     def connection(self) -> dict[str, Any]:
         """The fields of kopf's ``ConnectionInfo`` for this context (kopf is imported by the operator)."""
         cluster, user = self.config.cluster, self.config.user or User()
+        if user.exec is not None or user.auth_provider is not None:
+            raise NoConfig(
+                f"context {self.context} authenticates through a credential plugin, which the operator's "
+                "watch cannot use: give it a token or client certificate (e.g. a ServiceAccount token)"
+            )
         token = user.token
         if token is None and user.token_file:
             token = Path(self.config.abs_file(user.token_file)).read_text().strip()

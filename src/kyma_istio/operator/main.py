@@ -134,6 +134,7 @@ async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     # One resolution for both clients: ours and kopf's watch (its login handler) connect to the same context.
     cluster = resolve(options.kubeconfig, options.context)
+    cluster.connection()  # what kopf's login will hand over: refused now, in one line, if unusable
     limiter = TokenBucket(options.rate_limiter_frequency, options.rate_limiter_burst)
     kube = Kube.connect(resolved=cluster, limiter=limiter)
     log.info("connecting to %s", cluster.target, extra={"step": "startup"})

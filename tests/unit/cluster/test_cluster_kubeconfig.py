@@ -110,3 +110,14 @@ def test_the_kubeconfig_and_the_kopf_login_agree(tmp_path: Path) -> None:
 
     assert found.connection()["server"] == found.server == str(found.config.cluster.server)
     assert found.connection()["default_namespace"] == "ns"
+
+
+def test_a_credential_plugin_is_refused_for_the_watch_in_one_sentence(tmp_path: Path) -> None:
+    doc = _config("p", ("p", "https://p:6443"))
+    doc["users"][0]["user"] = {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "gke-auth"}
+    }
+    found = resolve(_write(tmp_path / "k", doc))
+
+    with pytest.raises(NoConfig, match="context p authenticates through a credential plugin"):
+        found.connection()
