@@ -60,6 +60,18 @@ def _env(home: Path) -> dict[str, str]:
     return {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "HOME": str(home), "COLUMNS": "80"}
 
 
+def _bash(args: list[str], scratch: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", *args],
+        cwd=scratch,
+        env=_env(scratch / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
     """A working directory with the repository's deploy/ in it, where examples may write files."""
@@ -77,15 +89,7 @@ def test_every_block_says_what_it_is() -> None:
 
 @pytest.mark.parametrize("block", _of("bash"), ids=lambda b: b.id)
 def test_a_bash_example_runs_without_a_cluster(block: Block, scratch: Path) -> None:
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block.text],
-        cwd=scratch,
-        env=_env(scratch / "home"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _bash(["-euo", "pipefail", "-c", block.text], scratch)
 
     assert done.returncode == 0, f"{block.id} failed:\n{done.stderr}"
     assert "Traceback" not in done.stderr
@@ -101,15 +105,7 @@ def test_a_transcript_shows_what_the_command_prints(block: Block, scratch: Path)
             steps[-1][1].append(line)
 
     for command, expected in steps:
-        done = subprocess.run(
-            ["bash", "-c", command],
-            cwd=scratch,
-            env=_env(scratch / "home"),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = _bash(["-c", command], scratch)
         assert done.stdout.splitlines() == expected, f"{block.id}: `{command}` printed:\n{done.stdout}"
 
 
