@@ -66,7 +66,9 @@ def run(app: typer.Typer, argv: Sequence[str] | None = None) -> int:
 
         completion_init()
     try:
-        result = command.main(args=args, prog_name=PROG, standalone_mode=False)
+        # --debug is read here, wherever it stands (before or after the command name).
+        given = [arg for arg in args if arg != "--debug"]
+        result = command.main(args=given, prog_name=PROG, standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:
         print(err.format_message())
         return 0

@@ -170,12 +170,13 @@ def test_bad_input_gives_one_line_and_an_exit_code(
 def test_debug_shows_the_traceback_behind_the_line(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = boundary.run(app, ["--debug", "plan-restarts", "--kubeconfig", str(files["not-yaml"])])
+    for argv in (["--debug", "plan-restarts"], ["plan-restarts", "--debug"]):
+        code = boundary.run(app, [*argv, "--kubeconfig", str(files["not-yaml"])])
 
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "Traceback (most recent call last)" in err
-    assert err.rstrip().splitlines()[-1].startswith("error: kubeconfig")
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "Traceback (most recent call last)" in err
+        assert err.rstrip().splitlines()[-1].startswith("error: kubeconfig")
 
 
 def _clean_env(home: Path) -> dict[str, str]:
