@@ -4,8 +4,10 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Tests run inside a fresh network namespace with only loopback up (see README, "Network safety").
-NETNS := unshare --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
+# Tests run inside a fresh network namespace with only loopback up (see README, "Network safety"). Root
+# creates it directly; any other user inside a user namespace of their own (unshare -r), which needs no
+# privilege where user namespaces are enabled (README, "Prerequisites").
+NETNS := unshare $(if $(filter 0,$(shell id -u)),,-r) --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
 
 .PHONY: help demo test unit integration lint testenv crd docs chart dashboard rbac lock audit clean
 
@@ -39,8 +41,9 @@ unit: $(STAMP) ## fast unit tests (no I/O)
 integration: $(STAMP) testenv ## integration tests against the local control plane
 	$(NETNS) $(VENV)/bin/pytest tests/integration -q -m integration
 
-test: $(STAMP) lint testenv ## everything CI runs: lint, unit and integration tests
-	$(NETNS) $(VENV)/bin/pytest tests -q
+test: $(STAMP) lint testenv ## everything CI runs: lint, unit tests (unprivileged when root), integration
+	$(NETNS) .ci/unit-unprivileged
+	$(NETNS) $(VENV)/bin/pytest tests/integration -q
 
 crd: $(STAMP) ## regenerate deploy/crds from the API model
 	$(VENV)/bin/kyma-istio crd > deploy/crds/operator.kyma-project.io_istios.yaml

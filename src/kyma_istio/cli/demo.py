@@ -27,6 +27,7 @@ from kyma_istio.devenv.cluster import LocalCluster
 from kyma_istio.devenv.istiod import Istiod
 from kyma_istio.k8s import kinds
 from kyma_istio.k8s.kinds import Kind
+from kyma_istio.operator.logs import LogSettings
 from kyma_istio.operator.main import Options, serve
 from kyma_istio.reconcile.context import Settings
 
@@ -81,8 +82,7 @@ async def _run(cluster: LocalCluster, istiod: Istiod, console: Console, timeout_
         kubeconfig=cluster.kubeconfig,
         metrics_address="127.0.0.1:0",
         health_address="127.0.0.1:0",
-        log_format="console",
-        log_level="warning",
+        logging=LogSettings(fmt="console", level="warning"),
         settings=Settings(readiness_timeout_s=120),
     )
     started = time.monotonic()
