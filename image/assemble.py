@@ -2,10 +2,11 @@
 
 Four layers, from the least to the most often changed, each committed by buildah from scratch with every
 timestamp set to SOURCE_DATE_EPOCH: the Debian root filesystem, the locked Python dependencies, istioctl,
-the operator itself. Wheels are installed with PyPA's ``installer`` (scripts start with ``#!/usr/bin/python3``)
-and byte-compiled hash-based with a fixed hash seed, so that neither build time nor a random seed reaches a
-file. buildah writes an OCI layout in a private store; this module packs it into one tar archive in name
-order, so the same inputs give the same archive bytes, not only the same manifest digest.
+the operator itself. Wheels are installed with PyPA's ``installer`` (scripts start with
+``#!/usr/bin/python3``) and byte-compiled hash-based with a fixed hash seed, so that neither build time
+nor a random seed reaches a file. buildah writes an OCI layout in a private store; this module packs it
+into one tar archive in name order, so the same inputs give the same archive bytes, not only the same
+manifest digest.
 
 Usage: assemble.py --inputs build/inputs/inputs.env --out build
 """
@@ -105,8 +106,10 @@ def byte_compile(staging: Path) -> None:
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"assemble.py byte-compiles for the image's Python 3.11; this is {sys.version.split()[0]}")
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash"]
-        + ["-s", str(staging), "-p", "/", str(staging / SITE_PACKAGES.lstrip("/"))],
+        [
+            *(sys.executable, "-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash"),
+            *("-s", str(staging), "-p", "/", str(staging / SITE_PACKAGES.lstrip("/"))),
+        ],
         env={**os.environ, "PYTHONHASHSEED": "0"},
         check=True,
         stdout=subprocess.DEVNULL,
@@ -153,7 +156,15 @@ class Buildah:
 
     def _base(self, driver: str) -> list[str]:
         store = self._work / f"storage-{driver}"
-        return ["buildah", "--root", str(store), "--runroot", str(self._work / f"run-{driver}"), "--storage-driver", driver]
+        return [
+            "buildah",
+            "--root",
+            str(store),
+            "--runroot",
+            str(self._work / f"run-{driver}"),
+            "--storage-driver",
+            driver,
+        ]
 
     def _probe_driver(self) -> str:
         probe = subprocess.run([*self._base("overlay"), "from", "scratch"], capture_output=True, check=False)
@@ -278,7 +289,8 @@ def main() -> None:
     (args.out / f"{NAME}.layers.json").write_text(json.dumps(report, indent=2) + "\n")
     for number, row in enumerate(layers, start=1):
         print(
-            f"[image] layer {number}: {row['compressed']:>11,} B gz {row['unpacked']:>12,} B  {row['created_by']}",
+            f"[image] layer {number}: {row['compressed']:>11,} B gz {row['unpacked']:>12,} B unpacked:",
+            row["created_by"],
             file=sys.stderr,
         )
     print(f"[image] {archive} ({archive.stat().st_size:,} bytes, sha256 {archive_sha})", file=sys.stderr)

@@ -92,9 +92,11 @@ def python_bom(lock: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "python.cdx.json"
         subprocess.run(
-            [str(Path(sys.executable).parent / "cyclonedx-py"), "requirements", str(lock)]
-            + ["--pyproject", str(ROOT / "pyproject.toml"), "--output-reproducible", "--sv", "1.6"]
-            + ["-o", str(out)],
+            [
+                *(str(Path(sys.executable).parent / "cyclonedx-py"), "requirements", str(lock)),
+                *("--pyproject", str(ROOT / "pyproject.toml"), "--output-reproducible", "--sv", "1.6"),
+                *("-o", str(out)),
+            ],
             check=True,
             capture_output=True,
         )

@@ -48,7 +48,9 @@ class Kube:
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, *, timeout_s: float = 30.0) -> Kube:
         """A client from a kubeconfig file, else in-cluster config or $KUBECONFIG / ~/.kube/config."""
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig else None
+        # Explicitly from the environment: with trust_env=False (no proxy variables) lightkube's own
+        # default reads only ~/.kube/config and never the in-cluster ServiceAccount of a Pod.
+        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
         client = AsyncClient(
             config=config,
             field_manager=names.FIELD_MANAGER,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import kopf
@@ -106,9 +107,23 @@ class Controller:
         return result
 
 
+def in_cluster_server(environ: Mapping[str, str]) -> str | None:
+    """The API server a Pod's environment names, as client-go's in-cluster config and lightkube read it.
+
+    kopf's service-account login names it ``https://kubernetes.default.svc``, which needs cluster DNS and
+    may differ from the server our own client talks to."""
+    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        return None
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+
+
 def _login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """kopf's own credential loaders, so the watch uses the same identity as our client."""
+    """kopf's own credential loaders, so the watch uses the same identity and server as our client."""
     info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs)
+    server = in_cluster_server(os.environ)
+    if info is not None and server is not None:
+        return replace(info, server=server)
     return info or kopf.login_with_kubeconfig(**kwargs)
 
 
