@@ -27,9 +27,10 @@ demo: $(STAMP) testenv ## the main job: local control plane + operator + sample 
 	$(NETNS) $(VENV)/bin/kyma-istio demo
 
 lint: $(STAMP) ## ruff, mypy --strict and the import layers
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks image
+	$(VENV)/bin/ruff format --check src tests benchmarks image
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict image/assemble.py image/sbom.py
 	$(VENV)/bin/lint-imports
 
 unit: $(STAMP) ## fast unit tests (no I/O)
@@ -38,7 +39,7 @@ unit: $(STAMP) ## fast unit tests (no I/O)
 integration: $(STAMP) testenv ## integration tests against the local control plane
 	$(NETNS) $(VENV)/bin/pytest tests/integration -q -m integration
 
-test: $(STAMP) lint testenv ## everything CI runs: lint, unit and integration tests
+test: $(STAMP) lint testenv image-for-tests ## everything CI runs: lint, image, unit and integration tests
 	$(NETNS) $(VENV)/bin/pytest tests -q
 
 crd: $(STAMP) ## regenerate deploy/crds from the API model
@@ -53,3 +54,19 @@ docs: $(STAMP) ## regenerate docs/reference from the API model
 
 clean: ## remove the virtualenv and caches (not the Go tool cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- The operator image, without a Docker daemon (image/build, docs/install.md) ---------------------------
+.PHONY: image image-for-tests lock
+
+image: $(STAMP) ## the operator image: build/kyma-istio-operator.oci.tar (+ .digest, SBOM), mmdebstrap + buildah
+	image/build
+
+# As root (CI) the image is always built (image/build installs buildah & co.); elsewhere only when the
+# tools are there, and tests/integration/test_image.py skips, saying why.
+image-for-tests: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] || command -v buildah umoci skopeo mmdebstrap >/dev/null; then image/build; \
+	else echo "[image] not built: needs root or buildah, umoci, skopeo and mmdebstrap (the image tests skip)"; fi
+
+lock: $(STAMP) ## re-lock the image's Python dependencies (image/requirements.lock, hashes) from pyproject.toml
+	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --no-header --quiet -o image/requirements.lock

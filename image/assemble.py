@@ -246,10 +246,22 @@ def layer_table(layout: Path) -> list[dict[str, object]]:
     history = [entry for entry in config["history"] if not entry.get("empty_layer")]
     rows: list[dict[str, object]] = []
     for entry, layer in zip(history, manifest["layers"], strict=True):
-        with gzip.open(_blob(layout, layer["digest"])) as stream:
-            unpacked = sum(len(chunk) for chunk in iter(lambda s=stream: s.read(1 << 20), b""))
-        rows.append({"created_by": entry["created_by"], "compressed": layer["size"], "unpacked": unpacked})
+        rows.append(
+            {
+                "created_by": entry["created_by"],
+                "compressed": layer["size"],
+                "unpacked": _unpacked_size(layout, layer["digest"]),
+            }
+        )
     return rows
+
+
+def _unpacked_size(layout: Path, digest: str) -> int:
+    size = 0
+    with gzip.open(_blob(layout, digest)) as stream:
+        while chunk := stream.read(1 << 20):
+            size += len(chunk)
+    return size
 
 
 def _blob(layout: Path, digest: str) -> Path:
