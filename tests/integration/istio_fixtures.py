@@ -19,6 +19,7 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 from lightkube.resources.scheduling_v1 import PriorityClass
+from lightkube.types import PatchType
 
 from kyma_istio.api import names
 from kyma_istio.cluster import kinds
@@ -99,6 +100,21 @@ def service_account_token(client: Client, *, seconds: int = 3600) -> str:
     )
     token: str = client.create(request, SERVICE_ACCOUNT, namespace=NS).status.token
     return token
+
+
+@pytest.fixture
+def cleanup_crs(client: Client) -> Iterator[None]:
+    """Drop the CRs of this module, our finalizer included, whatever a test left behind."""
+    yield
+    for cr in client.list(kinds.ISTIO.resource, namespace=NS):
+        client.patch(
+            kinds.ISTIO.resource,
+            cr.metadata.name,
+            {"metadata": {"finalizers": None}},
+            namespace=NS,
+            patch_type=PatchType.MERGE,
+        )
+        client.delete(kinds.ISTIO.resource, cr.metadata.name, namespace=NS)
 
 
 async def drop_all_crs(kube: Kube) -> None:

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from istio_fixtures import NS, crd_and_namespace, istio_cr, istio_system_settled
+from istio_fixtures import NS, cleanup_crs, crd_and_namespace, istio_cr, istio_system_settled
 from lightkube import Client
 from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Namespace
-from lightkube.types import PatchType
 
 from kyma_istio.api import names
 from kyma_istio.cluster import kinds
@@ -33,7 +32,7 @@ from kyma_istio.resources import webhooks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")]
 
-__all__ = ["crd_and_namespace", "istio_system_settled"]
+__all__ = ["cleanup_crs", "crd_and_namespace", "istio_system_settled"]
 
 KYMA_ISTIO = Path(sys.executable).parent / "kyma-istio"
 ISTIO = kinds.ISTIO.resource
@@ -107,21 +106,6 @@ def operator(kubeconfig: Path, tmp_path: Path) -> Iterator[Callable[[], Operator
     yield start
     for process in started:
         process.kill()
-
-
-@pytest.fixture
-def cleanup_crs(client: Client) -> Iterator[None]:
-    """Drop the CRs of this module, our finalizer included, whatever a test left behind."""
-    yield
-    for cr in client.list(ISTIO, namespace=NS):
-        client.patch(
-            ISTIO,
-            cr.metadata.name,
-            {"metadata": {"finalizers": None}},
-            namespace=NS,
-            patch_type=PatchType.MERGE,
-        )
-        client.delete(ISTIO, cr.metadata.name, namespace=NS)
 
 
 def _cr(client: Client) -> Any | None:

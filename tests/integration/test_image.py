@@ -33,6 +33,7 @@ import yaml
 from istio_fixtures import (
     NS,
     chart_in_kyma_system,
+    cleanup_crs,
     crd_and_namespace,
     istio_cr,
     istio_system_settled,
@@ -41,7 +42,6 @@ from istio_fixtures import (
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.types import PatchType
 
 import kyma_istio
 from kyma_istio import pins
@@ -50,7 +50,12 @@ from kyma_istio.cluster import kinds
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["chart_in_kyma_system", "crd_and_namespace", "istio_system_settled"]  # fixtures used by name
+__all__ = [
+    "chart_in_kyma_system",
+    "cleanup_crs",
+    "crd_and_namespace",
+    "istio_system_settled",
+]  # fixtures used by name
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
@@ -293,30 +298,19 @@ def _state(client: Client) -> str | None:
     return (found[0].get("status") or {}).get("state") if found else "gone"
 
 
-@pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")
+@pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled", "cleanup_crs")
 def test_the_operator_from_the_image_installs_istio_to_ready_and_uninstalls_as_the_service_account(
     client: Client, operator_from_image: Callable[[], str]
 ) -> None:
-    try:
-        client.create(ISTIO.from_dict(istio_cr("default", {})))
-        _wait("Ready", lambda: _state(client) == "Ready", operator_from_image)
-        istiod = client.get(Deployment, "istiod", namespace=names.ISTIO_NAMESPACE)
-        holder = client.get(Lease, names.LEADER_ELECTION_ID, namespace=NS).spec.holderIdentity
+    client.create(ISTIO.from_dict(istio_cr("default", {})))
+    _wait("Ready", lambda: _state(client) == "Ready", operator_from_image)
+    istiod = client.get(Deployment, "istiod", namespace=names.ISTIO_NAMESPACE)
+    holder = client.get(Lease, names.LEADER_ELECTION_ID, namespace=NS).spec.holderIdentity
 
-        client.delete(ISTIO, "default", namespace=NS)
-        _wait("the CR to be gone", lambda: _state(client) == "gone", operator_from_image)
+    client.delete(ISTIO, "default", namespace=NS)
+    _wait("the CR to be gone", lambda: _state(client) == "gone", operator_from_image)
 
-        assert istiod.metadata.labels["operator.istio.io/version"] == pins.ISTIO_VERSION
-        assert holder
-        log = operator_from_image()
-        assert "forbidden" not in log.lower(), log[-3000:]
-    finally:
-        for cr in client.list(ISTIO, namespace=NS):
-            client.patch(
-                ISTIO,
-                cr.metadata.name,
-                {"metadata": {"finalizers": None}},
-                namespace=NS,
-                patch_type=PatchType.MERGE,
-            )
-            client.delete(ISTIO, cr.metadata.name, namespace=NS)
+    assert istiod.metadata.labels["operator.istio.io/version"] == pins.ISTIO_VERSION
+    assert holder
+    log = operator_from_image()
+    assert "forbidden" not in log.lower(), log[-3000:]
