@@ -167,8 +167,15 @@ class Buildah:
         ]
 
     def _probe_driver(self) -> str:
-        probe = subprocess.run([*self._base("overlay"), "from", "scratch"], capture_output=True, check=False)
-        return "overlay" if probe.returncode == 0 else "vfs"
+        """overlay if a container can be created and mounted with it (inside some sandboxes it cannot)."""
+        base = self._base("overlay")
+        made = subprocess.run([*base, "from", "scratch"], capture_output=True, text=True, check=False)
+        if made.returncode != 0:
+            return "vfs"
+        container = made.stdout.strip()
+        mounted = subprocess.run([*base, "mount", container], capture_output=True, check=False)
+        subprocess.run([*base, "rm", container], capture_output=True, check=False)
+        return "overlay" if mounted.returncode == 0 else "vfs"
 
     def __call__(self, *args: str) -> str:
         run = subprocess.run([*self._base(self.driver), *args], capture_output=True, text=True, check=False)
