@@ -3,7 +3,7 @@
 # kyma-istio-operator image: three stages.
 #   istioctl - builds istioctl from testenv/istioctl/go.mod + go.sum, the very pins the tests run against,
 #              with the flags of testenv/build (a unit test keeps the two in step);
-#   python   - installs image/requirements.lock (hash-checked wheels, the lock `make image` uses too) and
+#   python   - installs requirements.lock (hash-checked wheels, the lock `make image` uses too) and
 #              the operator's wheel into /opt/venv;
 #   final    - the slim runtime: the venv and istioctl only, no compiler, no pip run, UID 65532.
 #
@@ -38,7 +38,7 @@ RUN go build -trimpath -o /out/istioctl -tags vtprotobuf,disable_pgv \
 FROM ${PYTHON_IMAGE} AS python
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md image/requirements.lock ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/venv \

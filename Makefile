@@ -7,15 +7,19 @@ STAMP := $(VENV)/.installed
 # Tests run inside a fresh network namespace with only loopback up (see README, "Network safety").
 NETNS := unshare --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: help demo test unit integration lint testenv crd docs chart clean
+.PHONY: help demo test unit integration lint testenv crd docs chart rbac lock audit clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The runtime dependencies are installed at the versions of requirements.lock (what `make audit` checks).
+$(STAMP): pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	# The lock's pins without its hashes: pip checks hashes of every requirement once any constraint has one,
+	# and the editable project has none. The image build installs the hashed files (image/build).
+	grep -oE '^[A-Za-z0-9_.-]+==[^ ]+' requirements.lock > $(VENV)/constraints.txt
+	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -52,11 +56,22 @@ chart: testenv ## helm lint and render the operator chart
 docs: $(STAMP) ## regenerate docs/reference from the API model
 	$(VENV)/bin/kyma-istio reference > docs/reference/istio-cr.md
 
+rbac: $(STAMP) testenv ## regenerate Istio's inventory (istioctl), the chart's RBAC files and docs/security.md's table
+	$(PY) -m kyma_istio.operator.rbac --inventory
+	$(PY) -m kyma_istio.operator.rbac
+
+lock: $(STAMP) ## re-resolve requirements.lock: the pinned runtime dependencies of pyproject.toml, with hashes
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --generate-hashes \
+	  --output-file requirements.lock pyproject.toml
+
+audit: $(STAMP) ## pip-audit requirements.lock against PyPI's advisories (needs PyPI)
+	.ci/audit
+
 clean: ## remove the virtualenv and caches (not the Go tool cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # --- The operator image, without a Docker daemon (image/build, docs/install.md) ---------------------------
-.PHONY: image image-for-tests lock
+.PHONY: image image-for-tests
 
 image: $(STAMP) ## the operator image: build/kyma-istio-operator.oci.tar (+ .digest, SBOM), mmdebstrap + buildah
 	image/build
@@ -66,7 +81,3 @@ image: $(STAMP) ## the operator image: build/kyma-istio-operator.oci.tar (+ .dig
 image-for-tests: $(STAMP)
 	@if [ "$$(id -u)" = 0 ] || command -v buildah umoci skopeo mmdebstrap >/dev/null; then image/build; \
 	else echo "[image] not built: needs root or buildah, umoci, skopeo and mmdebstrap (the image tests skip)"; fi
-
-lock: $(STAMP) ## re-lock the image's Python dependencies (image/requirements.lock, hashes) from pyproject.toml
-	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --no-header --quiet -o image/requirements.lock

@@ -31,6 +31,7 @@ from kyma_istio.cluster.kube import Kube
 from kyma_istio.devenv import netns
 from kyma_istio.devenv.cluster import LocalCluster
 from kyma_istio.installer import istioctl
+from kyma_istio.k8s import kinds
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.operator.main import IstioctlInstaller
 from kyma_istio.reconcile import pipeline
@@ -106,12 +107,13 @@ async def measure(cluster: LocalCluster, rounds: int) -> dict[str, Any]:
         events = CountingEvents(KubeEvents(kube))
         deps = Deps(kube=kube, installer=recorder, events=events, settings=settings)
         await kube.create(
+            kinds.ISTIO,
             {
                 "apiVersion": names.API_VERSION,
                 "kind": names.KIND,
                 "metadata": {"name": "default", "namespace": names.OPERATOR_NAMESPACE},
                 "spec": {},
-            }
+            },
         )
         first = await _pass(deps, recorder, events, resync=False)
         # The first install's fresh pods get the module label on the pass after it; not a steady state.

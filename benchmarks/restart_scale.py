@@ -4,7 +4,7 @@ outdated sidecar, on the local control plane with kwok.
 The script starts its own ``LocalCluster`` (inside a private network namespace only), creates the
 Deployments and waits until kwok runs every pod. The restarter then runs in a separate process, the
 "operator", so its memory is measured without the set-up's: that process streams the pods into the
-plan (``reconcile.sidecars.build_plan``, the controller's code) and, in the last stage, executes it
+plan (``restart.gather.build_plan``, the controller's code) and, in the last stage, executes it
 (``reconcile.sidecars.execute``) with a wave size and a limit large enough to restart everything in
 one pass. It reports plan and restart seconds, API requests by verb, PATCHes per owner and its peak
 RSS (``VmHWM`` from ``/proc/self/status``).
@@ -62,6 +62,7 @@ async def _operator(
     from kyma_istio.mesh.profile import Profile
     from kyma_istio.reconcile import sidecars
     from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
+    from kyma_istio.restart import gather
     from kyma_istio.restart.plan import PlanBuilder
 
     class NoInstaller:
@@ -100,7 +101,7 @@ async def _operator(
 
     began = time.perf_counter()
     builder = PlanBuilder.for_restart(expectation)
-    plan = await sidecars.build_plan(deps, builder, running_only=True, limit=settings.restart_limit)
+    plan = await gather.build_plan(deps.kube, builder, running_only=True, limit=settings.restart_limit)
     plan_seconds = time.perf_counter() - began
     plan_requests = dict(kube.requests)
     summary = plan.summary()
@@ -129,7 +130,7 @@ async def _operator(
         result["patched_owners"] = len(patches)
         result["patches_per_owner"] = {str(k): v for k, v in sorted(per_owner.items())}
         again = PlanBuilder.for_restart(expectation)
-        second = await sidecars.build_plan(deps, again, running_only=True, limit=settings.restart_limit)
+        second = await gather.build_plan(deps.kube, again, running_only=True, limit=settings.restart_limit)
         result["second_pass_actions"] = len(second.actions)
     result["requests_by_verb"] = dict(kube.requests)
     result["peak_rss_mb"] = round(_rss_mb("VmHWM"), 1)

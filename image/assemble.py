@@ -134,7 +134,7 @@ def stage(inputs: Inputs, work: Path) -> list[Layer]:
     install_wheels([inputs.project_wheel], operator)
     for tree in (deps, istioctl, operator):
         normalise_modes(tree)
-    lock = "image/requirements.lock"
+    lock = "requirements.lock"
     return [
         Layer(inputs.rootfs, "Debian bookworm: python3 ca-certificates tzdata (mmdebstrap, image/packages)"),
         Layer(deps, f"Python dependencies: {lock} ({len(list(inputs.wheelhouse.glob('*.whl')))} wheels)"),

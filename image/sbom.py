@@ -6,7 +6,7 @@ an application component whose dependencies are its modules (``pkg:golang`` purl
 followed, go.sum's ``h1:`` hash kept as a property since it is not a file hash), links both into the
 root component's dependencies and validates the result against the CycloneDX 1.6 schema.
 
-Usage: sbom.py --lock image/requirements.lock --istioctl PATH --version 0.1.0 --out build/x.cdx.json
+Usage: sbom.py --lock requirements.lock --istioctl PATH --version 0.1.0 --out build/x.cdx.json
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ from lightkube.resources.scheduling_v1 import PriorityClass
 from lightkube.types import PatchType
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.cluster.kube import Kube
 from kyma_istio.devenv import tools
 from kyma_istio.installer import istioctl
+from kyma_istio.k8s import kinds
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.operator.main import IstioctlInstaller
 from kyma_istio.reconcile.context import Deps, Settings
@@ -82,6 +83,7 @@ def chart_in_kyma_system(client: Client, crd_and_namespace: None) -> Iterator[li
         check=True,
     )
     docs = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    wait_istio_system_settled(client)
     for doc in docs:
         client.apply(codecs.from_dict(doc), field_manager=CHART_FIELD_MANAGER, force=True)
     yield docs
@@ -90,6 +92,7 @@ def chart_in_kyma_system(client: Client, crd_and_namespace: None) -> Iterator[li
             client.delete(
                 ClusterRole if doc["kind"] == "ClusterRole" else ClusterRoleBinding, doc["metadata"]["name"]
             )
+    remove_istio_system(client)
 
 
 def service_account_token(client: Client, *, seconds: int = 3600) -> str:
@@ -106,15 +109,15 @@ def service_account_token(client: Client, *, seconds: int = 3600) -> str:
 def cleanup_crs(client: Client) -> Iterator[None]:
     """Drop the CRs of this module, our finalizer included, whatever a test left behind."""
     yield
-    for cr in client.list(kinds.ISTIO.resource, namespace=NS):
+    for cr in client.list(resource(kinds.ISTIO), namespace=NS):
         client.patch(
-            kinds.ISTIO.resource,
+            resource(kinds.ISTIO),
             cr.metadata.name,
             {"metadata": {"finalizers": None}},
             namespace=NS,
             patch_type=PatchType.MERGE,
         )
-        client.delete(kinds.ISTIO.resource, cr.metadata.name, namespace=NS)
+        client.delete(resource(kinds.ISTIO), cr.metadata.name, namespace=NS)
 
 
 async def drop_all_crs(kube: Kube) -> None:
@@ -158,8 +161,7 @@ def istio_cr(name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: An
 
 async def create_cr(kube: Kube, name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> None:
     """Create an Istio CR."""
-    register(kinds.ISTIO)
-    await kube.create(istio_cr(name, spec, namespace=namespace, **meta))
+    await kube.create(kinds.ISTIO, istio_cr(name, spec, namespace=namespace, **meta))
 
 
 async def get_cr(kube: Kube, name: str = "default", namespace: str = NS) -> dict[str, Any]:
@@ -174,10 +176,27 @@ def condition(cr: dict[str, Any], type_: str) -> dict[str, Any]:
     return next(c for c in cr["status"]["conditions"] if c["type"] == type_)
 
 
+def remove_istio_system(client: Client, timeout_s: float = 180.0) -> None:
+    """Delete ``istio-system`` (the chart ships one that an uninstall keeps) and wait until it is gone, so
+    the next module starts from a cluster without it."""
+    if not [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]:
+        return
+    client.delete(Namespace, names.ISTIO_NAMESPACE)
+    deadline = time.monotonic() + timeout_s
+    while [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]:
+        assert time.monotonic() < deadline, "istio-system still terminating"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def istio_system_settled(client: Client) -> None:
     """Wait until a previous uninstall's ``istio-system`` has finished terminating (or never was), so an
     install does not fail on "namespace is being terminated"."""
+    wait_istio_system_settled(client)
+
+
+def wait_istio_system_settled(client: Client) -> None:
+    """Block until ``istio-system`` is absent or not terminating."""
     deadline = time.monotonic() + 180
     while True:
         found = [ns for ns in client.list(Namespace) if ns.metadata.name == names.ISTIO_NAMESPACE]

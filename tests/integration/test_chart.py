@@ -1,6 +1,8 @@
 """The Helm chart on the local control plane: `helm lint` and `helm template` are clean, the rendered
 manifests create every object, and the operator's ServiceAccount, used through impersonation, can make
-the requests of an install, restart and uninstall, and nothing outside its role.
+the requests of an install, restart and uninstall, and is refused what least privilege leaves out:
+Secrets, Pods and Deployments outside ``istio-system``, binding or escalating a ClusterRole that is not
+Istio's (docs/security.md).
 
 Impersonation needs no token: the session's admin certificate is in ``system:masters``, which may act as
 any user. For a ServiceAccount user name the API server adds the ServiceAccount groups itself.
@@ -14,19 +16,24 @@ from typing import Any
 
 import pytest
 import yaml
+from istio_fixtures import remove_istio_system, wait_istio_system_settled
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
 from lightkube.models.core_v1 import Container, PodSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.authorization_v1 import SelfSubjectAccessReview
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.resources.core_v1 import Event, Namespace, Node, PersistentVolumeClaim, Pod
+from lightkube.resources.core_v1 import Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 from lightkube.resources.scheduling_v1 import PriorityClass
 from lightkube.types import PatchType
 
+from kyma_istio.api import names
 from kyma_istio.devenv import tools
+from kyma_istio.operator import rbac
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +97,9 @@ def rendered(release_namespace: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def applied(client: Client, rendered: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """The rendered chart, applied with server-side apply; cluster-wide RBAC removed afterwards."""
+    """The rendered chart, applied with server-side apply; cluster-wide RBAC and the chart's istio-system
+    (with the Role in it) removed afterwards, so later modules find the cluster as before."""
+    wait_istio_system_settled(client)
     for doc in rendered:
         client.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True)
     yield rendered
@@ -98,6 +107,7 @@ def applied(client: Client, rendered: list[dict[str, Any]]) -> Iterator[list[dic
         client.delete(
             kind, "istio-manager-rolebinding" if kind is ClusterRoleBinding else "istio-manager-role"
         )
+    remove_istio_system(client)
 
 
 def _impersonating(kubeconfig: Path, user: str) -> Client:
@@ -139,12 +149,47 @@ def test_the_chart_renders_every_object_the_spec_ships(rendered: list[dict[str, 
         "ClusterRoleBinding",
         "CustomResourceDefinition",
         "Deployment",
+        "Namespace",
         "PriorityClass",
         "Role",
+        "Role",
+        "RoleBinding",
         "RoleBinding",
         "Service",
         "ServiceAccount",
     ]
+    roles = {
+        (doc["metadata"]["namespace"], doc["metadata"]["name"]) for doc in rendered if doc["kind"] == "Role"
+    }
+    assert (names.ISTIO_NAMESPACE, "istio-manager-role") in roles
+
+
+def test_the_istio_system_namespace_ships_with_kymas_labels_and_is_kept_on_uninstall(
+    rendered: list[dict[str, Any]],
+) -> None:
+    namespace = _by_kind(rendered, "Namespace")
+    meta = namespace["metadata"]
+    assert meta["name"] == names.ISTIO_NAMESPACE
+    assert meta["labels"][names.MANAGED_BY_LABEL] == names.MANAGED_BY_LABEL_VALUE
+    assert meta["labels"][names.WARDEN_LABEL] == names.WARDEN_LABEL_VALUE
+    assert meta["annotations"] == {names.KEEP_ON_UNINSTALL_ANNOTATION: "true"}
+
+
+def test_the_istio_system_namespace_is_left_out_when_disabled(release_namespace: str) -> None:
+    objects = _template(release_namespace, "istioNamespace.create=false")
+    assert [doc for doc in objects if doc["kind"] == "Namespace"] == []
+    assert len([doc for doc in objects if doc["kind"] == "Role"]) == 2
+
+
+def test_the_rendered_cluster_role_has_no_wildcard_and_no_unbounded_escalation(
+    rendered: list[dict[str, Any]],
+) -> None:
+    (cluster_role,) = [doc for doc in rendered if doc["kind"] == "ClusterRole"]
+    for rule in cluster_role["rules"]:
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+        if {"escalate", "bind"} & set(rule["verbs"]):
+            assert set(rule["resourceNames"]) <= set(rbac.ISTIO_CLUSTER_ROLES), rule
+    assert cluster_role["rules"] == rbac.cluster_rules()
 
 
 def test_the_optional_service_monitor_and_default_cr_render_when_enabled(release_namespace: str) -> None:
@@ -347,10 +392,139 @@ def test_the_service_account_restarts_a_deployment_and_evicts_a_pod(
     operator_client.create(eviction, name="evict-me", namespace=release_namespace)
 
 
-def test_the_service_account_deletes_a_crd_and_creates_a_cluster_role_with_rights_it_lacks(
+def _cluster_role(name: str, rules: list[dict[str, Any]]) -> ClusterRole:
+    return ClusterRole.from_dict({"metadata": {"name": name}, "rules": rules})
+
+
+INGRESS_STATUS = [{"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["*"]}]
+"""A right of istiod's ClusterRole that the operator does not hold itself."""
+
+
+def test_the_service_account_writes_istios_cluster_role_with_rights_it_lacks_by_name(
     client: Client, operator_client: Client
 ) -> None:
-    group = "probe.kyma-istio.test"
+    name = rbac.ISTIO_CLUSTER_ROLES[0]
+    existed = any(role.metadata.name == name for role in client.list(ClusterRole))
+    applied = operator_client.apply(
+        _cluster_role(name, INGRESS_STATUS), field_manager=FIELD_MANAGER, force=True
+    )
+    assert applied.rules is not None
+    if not existed:
+        operator_client.delete(ClusterRole, name)
+
+
+def test_the_service_account_labels_istio_system_as_the_install_does(operator_client: Client) -> None:
+    labelled = operator_client.patch(
+        Namespace,
+        names.ISTIO_NAMESPACE,
+        {"metadata": {"labels": {names.WARDEN_LABEL: names.WARDEN_LABEL_VALUE}}},
+        patch_type=PatchType.MERGE,
+    )
+    assert labelled.metadata is not None
+    assert labelled.metadata.labels[names.WARDEN_LABEL] == names.WARDEN_LABEL_VALUE
+
+
+def test_the_service_account_is_denied_what_its_role_does_not_grant(
+    client: Client, operator_client: Client, release_namespace: str
+) -> None:
+    node = next(iter(client.list(Node)))
+    assert node.metadata is not None
+    assert _forbidden(lambda: operator_client.delete(Node, node.metadata.name))
+    assert _forbidden(lambda: list(operator_client.list(PersistentVolumeClaim, namespace="*")))
+    assert _forbidden(lambda: operator_client.delete(PriorityClass, "istio-kyma-priority"))
+    assert _forbidden(lambda: list(operator_client.list(Lease, namespace="kube-system")))
+    assert _forbidden(lambda: operator_client.delete(Namespace, release_namespace))
+
+
+def test_the_service_account_may_not_read_a_secret_outside_istio_system(
+    client: Client, operator_client: Client, release_namespace: str
+) -> None:
+    client.create(
+        Secret(metadata=ObjectMeta(name="probe", namespace=release_namespace), stringData={"k": "v"})
+    )
+    assert _forbidden(lambda: operator_client.get(Secret, "probe", namespace=release_namespace))
+    assert _forbidden(lambda: list(operator_client.list(Secret, namespace=release_namespace)))
+    assert _forbidden(lambda: list(operator_client.list(Secret, namespace="*")))
+    list(operator_client.list(Secret, namespace=names.ISTIO_NAMESPACE))
+
+
+def test_the_service_account_may_not_create_a_pod_or_deployment_outside_istio_system(
+    operator_client: Client, release_namespace: str
+) -> None:
+    spec = PodSpec(containers=[Container(name="app", image="registry.k8s.io/pause:3.10")])
+    pod = Pod(metadata=ObjectMeta(name="probe", namespace=release_namespace), spec=spec)
+    assert _forbidden(lambda: operator_client.create(pod))
+    deployment = Deployment.from_dict(
+        {
+            "metadata": {"name": "probe", "namespace": release_namespace},
+            "spec": {
+                "selector": {"matchLabels": {"app": "probe"}},
+                "template": {"metadata": {"labels": {"app": "probe"}}, "spec": spec.to_dict()},
+            },
+        }
+    )
+    assert _forbidden(lambda: operator_client.create(deployment))
+    assert _forbidden(lambda: operator_client.apply(deployment, field_manager=FIELD_MANAGER))
+
+
+def _may(client: Client, namespace: str, verb: str, resource: str, subresource: str = "") -> bool:
+    """The API server's answer to "may I?" for the client's user (a SelfSubjectAccessReview)."""
+    attributes = ResourceAttributes(
+        namespace=namespace, verb=verb, resource=resource, subresource=subresource
+    )
+    review = client.create(
+        SelfSubjectAccessReview(spec=SelfSubjectAccessReviewSpec(resourceAttributes=attributes))
+    )
+    assert review.status is not None
+    return bool(review.status.allowed)
+
+
+def test_the_service_account_may_port_forward_only_in_istio_system(
+    operator_client: Client, release_namespace: str
+) -> None:
+    assert _may(operator_client, names.ISTIO_NAMESPACE, "create", "pods", "portforward")
+    assert not _may(operator_client, release_namespace, "create", "pods", "portforward")
+    assert not _may(operator_client, release_namespace, "create", "pods", "exec")
+
+
+def test_the_service_account_may_not_bind_cluster_admin(operator_client: Client) -> None:
+    name = f"probe-{secrets.token_hex(3)}"
+    binding = ClusterRoleBinding.from_dict(
+        {
+            "metadata": {"name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": "default"}],
+        }
+    )
+    assert _forbidden(lambda: operator_client.create(binding))
+    assert _forbidden(lambda: operator_client.apply(binding, field_manager=FIELD_MANAGER))
+
+
+def test_the_service_account_may_not_escalate_a_cluster_role_that_is_not_istios(
+    client: Client, operator_client: Client
+) -> None:
+    name = f"probe-{secrets.token_hex(3)}"
+    assert _forbidden(lambda: operator_client.create(_cluster_role(name, INGRESS_STATUS)))
+    client.create(_cluster_role(name, []))
+    try:
+        assert _forbidden(
+            lambda: operator_client.patch(
+                ClusterRole, name, {"rules": INGRESS_STATUS}, patch_type=PatchType.MERGE
+            )
+        )
+        assert _forbidden(lambda: operator_client.delete(ClusterRole, name))
+    finally:
+        client.delete(ClusterRole, name)
+
+
+def test_the_service_account_may_not_delete_a_crd_that_is_not_istios(
+    client: Client, operator_client: Client
+) -> None:
+    group = f"probe{secrets.token_hex(3)}.kyma-istio.test"
     client.create(
         CustomResourceDefinition.from_dict(
             {
@@ -371,48 +545,10 @@ def test_the_service_account_deletes_a_crd_and_creates_a_cluster_role_with_right
             }
         )
     )
-    assert operator_client.get(CustomResourceDefinition, f"widgets.{group}").metadata is not None
-    operator_client.delete(CustomResourceDefinition, f"widgets.{group}")
-    # istiod's ClusterRole grants "*" on ingresses/status, which the operator does not hold itself.
-    name = f"probe-{secrets.token_hex(3)}"
-    operator_client.create(
-        ClusterRole.from_dict(
-            {
-                "metadata": {"name": name},
-                "rules": [
-                    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["*"]}
-                ],
-            }
-        )
-    )
-    operator_client.delete(ClusterRole, name)
-
-
-def test_the_service_account_labels_and_deletes_a_namespace_as_uninstall_does(
-    client: Client, operator_client: Client
-) -> None:
-    name = f"probe-ns-{secrets.token_hex(3)}"
-    client.create(Namespace(metadata=ObjectMeta(name=name)))
-    labelled = operator_client.patch(
-        Namespace,
-        name,
-        {"metadata": {"labels": {"namespaces.warden.kyma-project.io/validate": "enabled"}}},
-        patch_type=PatchType.MERGE,
-    )
-    assert labelled.metadata is not None
-    assert labelled.metadata.labels["namespaces.warden.kyma-project.io/validate"] == "enabled"
-    operator_client.delete(Namespace, name)
-
-
-def test_the_service_account_is_denied_what_its_role_does_not_grant(
-    client: Client, operator_client: Client, release_namespace: str
-) -> None:
-    node = next(iter(client.list(Node)))
-    assert node.metadata is not None
-    assert _forbidden(lambda: operator_client.delete(Node, node.metadata.name))
-    assert _forbidden(lambda: list(operator_client.list(PersistentVolumeClaim, namespace="*")))
-    assert _forbidden(lambda: operator_client.delete(PriorityClass, "istio-kyma-priority"))
-    assert _forbidden(lambda: list(operator_client.list(Lease, namespace="kube-system")))
+    try:
+        assert _forbidden(lambda: operator_client.delete(CustomResourceDefinition, f"widgets.{group}"))
+    finally:
+        client.delete(CustomResourceDefinition, f"widgets.{group}")
 
 
 # --- istioctl as the ServiceAccount ------------------------------------------------------------------------
@@ -437,8 +573,9 @@ def operator_kubeconfig(
     return path
 
 
+@pytest.mark.parametrize("profile", ["production", "evaluation"])
 def test_istioctl_installs_and_purges_the_modules_istio_as_the_service_account(
-    operator_kubeconfig: Path, kubeconfig: Path, tmp_path: Path
+    operator_kubeconfig: Path, kubeconfig: Path, tmp_path: Path, profile: str
 ) -> None:
     rendered = subprocess.run(
         [
@@ -446,6 +583,8 @@ def test_istioctl_installs_and_purges_the_modules_istio_as_the_service_account(
             "render",
             "-f",
             str(ROOT / "deploy/samples/istio-default.yaml"),
+            "--profile",
+            profile,
         ],
         capture_output=True,
         text=True,

@@ -19,7 +19,8 @@ from lightkube import Client
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cli.diff import EXIT_DIFFERENT, EXIT_REFUSED, EXIT_SAME, diff_command
-from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s import kinds
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace")]
 
@@ -34,12 +35,12 @@ def live_cr(client: Client) -> Iterator[Any]:
     def create(last_applied: str | None, spec: dict[str, Any] | None = None) -> None:
         annotations = {names.LAST_APPLIED_ANNOTATION: last_applied} if last_applied is not None else {}
         doc = istio_cr("default", spec or {}, annotations=annotations)
-        client.create(kinds.ISTIO.resource.from_dict(doc))
+        client.create(resource(kinds.ISTIO).from_dict(doc))
         created.append("default")
 
     yield create
     for name in created:
-        client.delete(kinds.ISTIO.resource, name, namespace=NS)
+        client.delete(resource(kinds.ISTIO), name, namespace=NS)
 
 
 def _file(tmp_path: Path, spec: dict[str, Any], name: str = "default") -> Path:
@@ -71,7 +72,7 @@ def test_a_cr_equal_to_the_last_applied_one_shows_no_difference_and_changes_noth
 ) -> None:
     spec = {"config": {"numTrustedProxies": 2}}
     live_cr(_applied({"numTrustedProxies": 2}), spec)
-    before = client.get(kinds.ISTIO.resource, "default", namespace=NS).metadata.resourceVersion
+    before = client.get(resource(kinds.ISTIO), "default", namespace=NS).metadata.resourceVersion
 
     code = diff_command(_file(tmp_path, spec), kubeconfig)
 
@@ -79,7 +80,7 @@ def test_a_cr_equal_to_the_last_applied_one_shows_no_difference_and_changes_noth
     assert code == EXIT_SAME, out
     assert "IstioOperator: no difference" in out
     assert "is already installed" in out
-    assert client.get(kinds.ISTIO.resource, "default", namespace=NS).metadata.resourceVersion == before
+    assert client.get(resource(kinds.ISTIO), "default", namespace=NS).metadata.resourceVersion == before
 
 
 def test_a_changed_setting_shows_as_removed_and_added_lines(

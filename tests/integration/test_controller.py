@@ -20,8 +20,7 @@ from lightkube.resources.core_v1 import ConfigMap
 
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kube import register
+from kyma_istio.k8s import kinds
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
@@ -174,14 +173,14 @@ async def test_deletion_is_blocked_by_a_user_virtual_service_then_uninstalls(
     await create_cr(deps.kube, "default", {})
     assert (await pipeline.reconcile(NS, "default", deps)).state.value == "Ready"  # type: ignore[union-attr]
     vs_kind = kinds.Kind("networking.istio.io", "v1", "VirtualService", "virtualservices")
-    register(vs_kind)
     await deps.kube.create(
+        vs_kind,
         {
             "apiVersion": "networking.istio.io/v1",
             "kind": "VirtualService",
             "metadata": {"name": "shop", "namespace": namespace},
             "spec": {"hosts": ["shop"], "http": [{"route": [{"destination": {"host": "shop"}}]}]},
-        }
+        },
     )
     await deps.kube.delete(kinds.ISTIO, "default", namespace=NS)
 

@@ -30,7 +30,8 @@ from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.core_v1 import Event, Service
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s import kinds
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, Installer, InstallOutcome
 
@@ -165,7 +166,7 @@ async def test_deletion_is_blocked_by_a_mesh_http_route_until_it_is_deleted(
             "rules": [{"backendRefs": [{"name": "reviews-v2", "port": 9080}]}],
         },
     }
-    client.create(HTTPROUTE.resource.from_dict(route))
+    client.create(resource(HTTPROUTE).from_dict(route))
     await deps.kube.delete(kinds.ISTIO, "default", namespace=NS)
 
     await pipeline.reconcile(NS, "default", deps)
@@ -179,7 +180,7 @@ async def test_deletion_is_blocked_by_a_mesh_http_route_until_it_is_deleted(
     assert client.get(Deployment, "istiod", namespace="istio-system") is not None
     assert names.FINALIZER in cr["metadata"]["finalizers"]
 
-    client.delete(HTTPROUTE.resource, "reviews", namespace=namespace)
+    client.delete(resource(HTTPROUTE), "reviews", namespace=namespace)
     result = await pipeline.reconcile(NS, "default", deps)
 
     assert result.state is None

@@ -27,7 +27,8 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Namespace
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s import kinds
 from kyma_istio.resources import webhooks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")]
@@ -35,7 +36,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespac
 __all__ = ["cleanup_crs", "crd_and_namespace", "istio_system_settled"]
 
 KYMA_ISTIO = Path(sys.executable).parent / "kyma-istio"
-ISTIO = kinds.ISTIO.resource
+ISTIO = resource(kinds.ISTIO)
 
 
 class OperatorProcess:

@@ -46,7 +46,8 @@ from lightkube.resources.coordination_v1 import Lease
 import kyma_istio
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s import kinds
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ INPUTS = BUILD / "inputs" / "inputs.env"
 RUN_ROOTFS = REPO / "image" / "run-rootfs"
 TOOLS = ("buildah", "umoci", "mmdebstrap", "skopeo")
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-ISTIO = kinds.ISTIO.resource
+ISTIO = resource(kinds.ISTIO)
 
 
 @pytest.fixture(scope="module", autouse=True)

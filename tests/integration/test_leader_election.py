@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import kinds
 from kyma_istio.operator.leader import LeaseElector
 
 pytestmark = pytest.mark.integration

@@ -39,6 +39,7 @@ from kyma_istio.mesh.profile import Profile
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.reconcile import sidecars
 from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
+from kyma_istio.restart import gather
 from kyma_istio.restart.owners import ActionKind, WorkloadKey
 from kyma_istio.restart.plan import Outcome, PlanBuilder, RestartPlan
 from kyma_istio.restart.predicates import Expectation
@@ -354,7 +355,7 @@ async def _pass(
     """One restart pass over the namespace, as ``restart_outdated`` runs it; returns what it wrote."""
     deps.kube.recent_writes.clear()
     builder = PlanBuilder.for_restart(_expectation())
-    plan = await sidecars.build_plan(deps, builder, running_only=True, limit=limit, namespace=namespace)
+    plan = await gather.build_plan(deps.kube, builder, running_only=True, limit=limit, namespace=namespace)
     failures = await sidecars.execute(deps, plan, builder.selection, _cr(namespace))
     return plan, failures, _writes(deps)
 
@@ -582,7 +583,7 @@ async def test_many_owners_are_read_by_listing_and_each_is_still_restarted_exact
     deps: Deps, client: Client, namespace: str, wait_for: WaitFor
 ) -> None:
     # Above LIST_ABOVE owners of a kind, planning lists the kind page by page instead of GETting each.
-    count = sidecars.LIST_ABOVE + 5
+    count = gather.LIST_ABOVE + 5
     apps = [f"svc-{index:03d}" for index in range(count)]
     for app in apps:
         client.create(codecs.from_dict(_workload("Deployment", app, namespace, replicas=1)))
@@ -591,7 +592,7 @@ async def test_many_owners_are_read_by_listing_and_each_is_still_restarted_exact
     gets, patches = requests["GET"], requests["PATCH"]
     builder = PlanBuilder.for_restart(_expectation())
 
-    first = await sidecars.build_plan(deps, builder, running_only=True, limit=None, namespace=namespace)
+    first = await gather.build_plan(deps.kube, builder, running_only=True, limit=None, namespace=namespace)
 
     # Pods, ReplicaSets and Deployments by the page, plus the namespaces: far fewer GETs than owners.
     assert requests["GET"] - gets < count
@@ -604,7 +605,7 @@ async def test_many_owners_are_read_by_listing_and_each_is_still_restarted_exact
         assert stamps[names.RESTART_TARGET_ANNOTATION] == first.target
 
     again = PlanBuilder.for_restart(_expectation())
-    second = await sidecars.build_plan(deps, again, running_only=True, limit=None, namespace=namespace)
+    second = await gather.build_plan(deps.kube, again, running_only=True, limit=None, namespace=namespace)
 
     assert second.actions == ()
     assert second.summary().by_outcome[Outcome.ALREADY_RESTARTED] >= count

@@ -22,6 +22,8 @@ ISTIO_NAMESPACE: Final = "istio-system"
 
 FINALIZER: Final = "istios.operator.kyma-project.io/istio-installation"
 LAST_APPLIED_ANNOTATION: Final = "operator.kyma-project.io/lastAppliedConfiguration"
+IOP_HASH_ANNOTATION: Final = "istio-operator.kyma-project.io/istio-operator-hash"
+"""Hash of the IstioOperator last installed successfully; ours, next to Kyma's last-applied annotation."""
 RESTARTED_AT_ANNOTATION: Final = "istio-operator.kyma-project.io/restartedAt"
 RESTART_TARGET_ANNOTATION: Final = "istio-operator.kyma-project.io/restartTarget"
 """Hash of the proxy image and config an owner was last restarted for (ours, beyond the reference)."""
@@ -38,6 +40,10 @@ MODULE_LABEL_VALUE: Final = "istio"
 WARDEN_LABEL: Final = "namespaces.warden.kyma-project.io/validate"
 WARDEN_LABEL_VALUE: Final = "enabled"
 MANAGED_BY_LABEL: Final = "operator.kyma-project.io/managed-by"
+MANAGED_BY_LABEL_VALUE: Final = "kyma"
+KEEP_ON_UNINSTALL_ANNOTATION: Final = "istio-operator.kyma-project.io/keep-on-uninstall"
+"""Set to ``"true"`` by the chart on the ``istio-system`` it ships: that Namespace holds the operator's
+Role for Istio's objects, so an uninstall empties it but does not delete it (ours, beyond the reference)."""
 
 LEADER_ELECTION_ID: Final = "76223278.kyma-project.io"
 PRIORITY_CLASS: Final = "istio-kyma-priority"
@@ -50,6 +56,9 @@ SIDECAR_STATUS_ANNOTATION: Final = "sidecar.istio.io/status"
 PROXY_IMAGE_ANNOTATION: Final = "sidecar.istio.io/proxyImage"
 PROXY_CONTAINER: Final = "istio-proxy"
 INGRESS_GATEWAY: Final = "istio-ingressgateway"
+ISTIO_COMPONENT_LABEL: Final = "operator.istio.io/component"
+"""istioctl sets it on every object it installs: listing by its presence finds them all, and such an
+object is never the operator's own to prune."""
 
 OPERATOR_LABELS: Final = {
     MODULE_LABEL: MODULE_LABEL_VALUE,

@@ -20,11 +20,11 @@ from rich.table import Table
 
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.cluster.kube import Kube
 from kyma_istio.devenv import netns
 from kyma_istio.devenv.cluster import LocalCluster
+from kyma_istio.k8s import kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.operator.main import Options, serve
 from kyma_istio.reconcile.context import Settings
 
@@ -49,9 +49,7 @@ def _status_table(cr: dict[str, Any] | None, elapsed: float) -> Table:
 async def bootstrap(kube: Kube) -> None:
     """What the module manifest provides before the operator starts: the CRD (Established), kyma-system
     and the PriorityClass Istio's pods use. The demo and the benchmarks share it."""
-    for kind in (kinds.CRD, kinds.NAMESPACE, PRIORITY_CLASS, kinds.ISTIO):
-        register(kind)
-    await kube.apply(yaml.safe_load(CRD_FILE.read_text()))
+    await kube.apply(kinds.CRD, yaml.safe_load(CRD_FILE.read_text()))
     while True:
         crd = await kube.get(kinds.CRD, names.CRD_NAME)
         conditions = ((crd or {}).get("status") or {}).get("conditions") or []
@@ -59,16 +57,18 @@ async def bootstrap(kube: Kube) -> None:
             break
         await asyncio.sleep(0.2)
     await kube.apply(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names.OPERATOR_NAMESPACE}}
+        kinds.NAMESPACE,
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names.OPERATOR_NAMESPACE}},
     )
     await kube.apply(
+        PRIORITY_CLASS,
         {
             "apiVersion": "scheduling.k8s.io/v1",
             "kind": "PriorityClass",
             "metadata": {"name": names.PRIORITY_CLASS},
             "value": names.PRIORITY_CLASS_VALUE,
             "globalDefault": False,
-        }
+        },
     )
 
 
@@ -88,7 +88,7 @@ async def _run(cluster: LocalCluster, console: Console, timeout_s: float) -> int
     await bootstrap(kube)
     operator = asyncio.create_task(serve(options, stop=stop))
     try:
-        await kube.apply(yaml.safe_load(SAMPLE.read_text()))
+        await kube.apply(kinds.ISTIO, yaml.safe_load(SAMPLE.read_text()))
         cr: dict[str, Any] | None = None
         with Live(_status_table(cr, 0), console=console, refresh_per_second=4) as live:
             while time.monotonic() - started < timeout_s:

@@ -21,19 +21,18 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube.core.exceptions import ConfigError
 from rich.console import Console
 from rich.text import Text
 
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import Istio
-from kyma_istio.cli.render import _read_single_document, _RenderError, _validate, to_yaml
-from kyma_istio.cluster import errors, kinds
+from kyma_istio.cli.render import RenderError, read_single_document, to_yaml, validate_istio
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
 from kyma_istio.mesh import lastapplied
-from kyma_istio.mesh.merge import merge
-from kyma_istio.mesh.profile import Flavour, Profile, choose_profile, detect_flavour, node_facts
+from kyma_istio.mesh.change import read_last_applied
+from kyma_istio.mesh.desired import ClusterFacts, cluster_facts, desired_istio
 from kyma_istio.mesh.versions import Verdict, VersionDecision, decide_upgrade
 
 EXIT_SAME = 0
@@ -50,8 +49,8 @@ EXIT_DIFFERENT = 3
 class ClusterView:
     """What the cluster says about the CR in the file."""
 
-    profile: Profile
-    flavour: Flavour
+    cluster: ClusterFacts
+    """Profile and flavour from the Nodes, as in a reconcile."""
     live_found: bool
     """Whether an Istio CR of that name exists in kyma-system."""
     last: lastapplied.LastApplied | None
@@ -79,8 +78,8 @@ def diff_command(
     out = console or Console(highlight=False, soft_wrap=True, markup=False)
     err = error_console or Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
     try:
-        istio = _validate(_read_single_document(file))
-    except _RenderError as error:
+        istio = validate_istio(read_single_document(file))
+    except RenderError as error:
         for problem in error.problems:
             err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
         return EXIT_REFUSED
@@ -97,10 +96,10 @@ async def read_cluster(name: str, kubeconfig: Path | None) -> ClusterView:
     """Nodes and the live CR ``kyma-system/<name>``; ``_ClusterReadError`` when they cannot be read."""
     try:
         kube = Kube.connect(kubeconfig)
-    except (ConfigError, OSError) as error:
+    except (errors.NoConfig, OSError) as error:
         raise _ClusterReadError(f"no cluster configuration: {error}") from None
     try:
-        nodes = [node_facts(node) for node in await kube.list_all(kinds.NODE)]
+        cluster = cluster_facts(await kube.list_all(kinds.NODE))
         live = await kube.get(kinds.ISTIO, name, names.OPERATOR_NAMESPACE)
     except errors.ClusterError as error:
         raise _ClusterReadError(f"cannot read the cluster: {error}") from None
@@ -108,23 +107,14 @@ async def read_cluster(name: str, kubeconfig: Path | None) -> ClusterView:
         raise _ClusterReadError(f"cannot tell the cluster's size from its Nodes: {error}") from None
     finally:
         await kube.close()
-    last = None
-    if live is not None:
-        text = (live.get("metadata", {}).get("annotations") or {}).get(names.LAST_APPLIED_ANNOTATION)
-        if text is not None:
-            try:
-                last = lastapplied.parse_last_applied(text)
-            except ValueError as error:
-                # The operator refuses such a CR too (its version is unknown); say why and stop.
-                raise _ClusterReadError(
-                    f"{names.OPERATOR_NAMESPACE}/{name}: {names.LAST_APPLIED_ANNOTATION} unreadable: {error}"
-                ) from None
-    return ClusterView(
-        profile=choose_profile(nodes),
-        flavour=detect_flavour(nodes),
-        live_found=live is not None,
-        last=last,
-    )
+    try:
+        last = None if live is None else read_last_applied(live)
+    except ValueError as error:
+        # The operator refuses such a CR too (its version is unknown); say why and stop.
+        raise _ClusterReadError(
+            f"{names.OPERATOR_NAMESPACE}/{name}: {names.LAST_APPLIED_ANNOTATION} unreadable: {error}"
+        ) from None
+    return ClusterView(cluster=cluster, live_found=live is not None, last=last)
 
 
 def report(
@@ -144,33 +134,21 @@ def report(
             f"note: the file's CR is in namespace {istio.metadata.namespace}; the operator reconciles only "
             f"Istio CRs in {names.OPERATOR_NAMESPACE}, compared with {key}"
         )
-    console.print(f"Cluster: {view.profile} profile, flavour {view.flavour}")
+    console.print(f"Cluster: {view.cluster.profile} profile, flavour {view.cluster.flavour}")
     decision = decide_upgrade(view.last.istio_tag if view.last else None, pins.ISTIO_TAG)
     console.print(_verdict_line(decision), soft_wrap=True)
     if decision.path:
         console.print(f"  To proceed: {decision.path}.", soft_wrap=True)
 
-    wanted = merge(
-        istio.spec,
-        profile=view.profile,
-        flavour=view.flavour,
-        hub=hub,
-        tag=pins.ISTIO_TAG,
-        experimental_enabled=experimental,
-    )
+    wanted = desired_istio(istio.spec, view.cluster, hub=hub, experimental=experimental).iop
     if view.last is None:
         why = "the CR was never reconciled" if view.live_found else "no Istio CR of that name exists"
         console.print(f"IstioOperator in force: none ({key}: {why}; nothing installed by it)")
         before_text, before_label = "", "(nothing installed)"
     else:
-        in_force = merge(
-            view.last.spec,
-            profile=view.profile,
-            flavour=view.flavour,
-            hub=hub,
-            tag=view.last.istio_tag,
-            experimental_enabled=experimental,
-        )
+        in_force = desired_istio(
+            view.last.spec, view.cluster, hub=hub, experimental=experimental, tag=view.last.istio_tag
+        ).iop
         before_text, before_label = to_yaml(in_force), f"{key} (last applied, {view.last.istio_tag})"
     after_text = to_yaml(wanted)
     lines = list(

@@ -1,9 +1,10 @@
 """``kyma-istio plan-restarts``: what the sidecar restarter would do now, changing nothing.
 
-It runs the controller's own planning code (``reconcile.sidecars.build_plan`` with a ``PlanBuilder``)
+It runs the controller's own planning code (``restart.gather.build_plan`` with a ``PlanBuilder``)
 against the live cluster: the expectation comes from the Istio CR in ``kyma-system`` (the oldest one,
-as the controller picks it; the empty spec when there is none) merged for the cluster's profile (from
-the Nodes, unless ``--profile`` overrides it). The only requests sent are reads (GET and LIST).
+as the controller picks it; the empty spec when there is none) merged by ``mesh.desired.desired_istio``
+for the cluster's profile (from the Nodes, unless ``--profile`` overrides it). The only requests sent
+are reads (GET and LIST).
 
 The output lists the owners that would be restarted in order, grouped into the waves the controller
 goes through, with the rule that fired; owners cut by the per-pass cap; and every pod that needs a
@@ -13,6 +14,7 @@ manual restart or is skipped, with why.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +26,16 @@ from rich.text import Text
 
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.cluster import errors, kinds
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import KubeApi
 from kyma_istio.mesh import profile as profiles
-from kyma_istio.mesh.merge import merge
+from kyma_istio.mesh.change import read_last_applied
+from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.reconcile import singleton
-from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
-from kyma_istio.reconcile.install import read_last_applied, target_tag
-from kyma_istio.reconcile.sidecars import build_plan, expectation_of
+from kyma_istio.reconcile.context import Settings
+from kyma_istio.reconcile.sidecars import expectation_of
+from kyma_istio.restart.gather import build_plan
 from kyma_istio.restart.outcomes import Outcome, PodOutcome, RestartPlan, waves
 from kyma_istio.restart.plan import PlanBuilder
 
@@ -54,21 +58,8 @@ class PlanReport:
     limit: int
 
 
-class _ReadOnly:
-    """Stands in for the installer and the event sink: planning must never reach either."""
-
-    async def install(self, iop: Any) -> InstallOutcome:
-        raise AssertionError("plan-restarts never installs")
-
-    async def uninstall(self) -> InstallOutcome:
-        raise AssertionError("plan-restarts never uninstalls")
-
-    async def post(self, cr: Any, *, type_: str, reason: str, message: str) -> None:
-        raise AssertionError("plan-restarts never posts events")
-
-
 async def compute_plan(
-    kube: Kube, *, settings: Settings, profile: profiles.Profile | None = None
+    kube: KubeApi, *, settings: Settings, profile: profiles.Profile | None = None
 ) -> PlanReport:
     """The plan the controller's next restart pass would execute, from reads only."""
     # Without the Istio CRD there can be no CR: plan for the empty spec (listing would answer a bare 404).
@@ -81,24 +72,17 @@ async def compute_plan(
         spec = IstioSpec.model_validate(cr.get("spec") or {})
         last = read_last_applied(cr)
         source = f"{names.OPERATOR_NAMESPACE}/{cr['metadata']['name']}"
-    nodes = [profiles.node_facts(node) for node in await kube.list_all(kinds.NODE)]
-    chosen = profile or profiles.choose_profile(nodes)
-    iop = merge(
-        spec,
-        profile=chosen,
-        flavour=profiles.detect_flavour(nodes),
-        hub=settings.hub,
-        tag=target_tag(),
-        experimental_enabled=settings.experimental,
-    )
-    expectation = expectation_of(iop, spec, last)
-    deps = Deps(kube=kube, installer=_ReadOnly(), events=_ReadOnly(), settings=settings)
+    cluster = cluster_facts(await kube.list_all(kinds.NODE))
+    if profile is not None:
+        cluster = dataclasses.replace(cluster, profile=profile)
+    wanted = desired_istio(spec, cluster, hub=settings.hub, experimental=settings.experimental)
+    expectation = expectation_of(wanted.iop, spec, last)
     builder = PlanBuilder.for_restart(expectation)
-    plan = await build_plan(deps, builder, running_only=True, limit=settings.restart_limit)
+    plan = await build_plan(kube, builder, running_only=True, limit=settings.restart_limit)
     return PlanReport(
         plan=plan,
         source=source,
-        profile=chosen,
+        profile=cluster.profile,
         image=expectation.image,
         wave_size=settings.restart_wave_size,
         limit=settings.restart_limit,

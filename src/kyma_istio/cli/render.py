@@ -28,7 +28,7 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 
 
-class _RenderError(Exception):
+class RenderError(Exception):
     """Problems that stop rendering, each one line for the user."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -52,8 +52,8 @@ def render_command(
     try:
         chosen_profile = _choice(Profile, profile or Profile.PRODUCTION.value, "profile")
         chosen_flavour = _choice(Flavour, flavour or Flavour.UNKNOWN.value, "flavour")
-        istio = _validate(_read_single_document(file))
-    except _RenderError as error:
+        istio = validate_istio(read_single_document(file))
+    except RenderError as error:
         for problem in error.problems:
             # Text, not markup: messages quote patterns full of square brackets.
             err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
@@ -92,28 +92,28 @@ def _choice(kind: type[_Choice], value: str, what: str) -> _Choice:
         return kind(value.lower())
     except ValueError:
         accepted = ", ".join(member.value for member in kind)
-        raise _RenderError([f"unknown {what} {value!r}; use one of: {accepted}"]) from None
+        raise RenderError([f"unknown {what} {value!r}; use one of: {accepted}"]) from None
 
 
-def _read_single_document(file: Path) -> Any:
+def read_single_document(file: Path) -> Any:
     """The one YAML document in ``file``; a CR file with several objects is ambiguous."""
     try:
         documents = [doc for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")) if doc is not None]
     except OSError as error:
-        raise _RenderError([f"cannot read {file}: {error.strerror or error}"]) from None
+        raise RenderError([f"cannot read {file}: {error.strerror or error}"]) from None
     except yaml.YAMLError as error:
-        raise _RenderError([f"{file} is not valid YAML: {error}"]) from None
+        raise RenderError([f"{file} is not valid YAML: {error}"]) from None
     if len(documents) != 1:
-        raise _RenderError([f"{file} must hold exactly one Istio document, found {len(documents)}"])
+        raise RenderError([f"{file} must hold exactly one Istio document, found {len(documents)}"])
     return documents[0]
 
 
-def _validate(document: Any) -> Istio:
+def validate_istio(document: Any) -> Istio:
     """The CR, checked by the operator's validation, plus the unique-authorizer rule."""
     try:
         istio = validation.parse_istio(document)
     except validation.InvalidIstio as error:
-        raise _RenderError(error.problems) from None
+        raise RenderError(error.problems) from None
     config = istio.spec.config
     authorizers = (config.authorizers if config else None) or []
     counts = collections.Counter(authorizer.name for authorizer in authorizers)
@@ -121,5 +121,5 @@ def _validate(document: Any) -> Istio:
     if duplicated:
         # The operator's own wording (one table of descriptions), prefixed with the field.
         descriptions = [conditions.duplicated_authorizer(name).description for name in duplicated]
-        raise _RenderError([f"spec.config.authorizers: {text}" for text in descriptions])
+        raise RenderError([f"spec.config.authorizers: {text}" for text in descriptions])
     return istio

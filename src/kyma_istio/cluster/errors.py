@@ -1,7 +1,7 @@
-"""API errors, typed by what the caller should do next.
+"""lightkube's and httpx's errors translated into the typed errors of ``k8s.errors``.
 
-The reconciler does not look at HTTP codes: it asks whether an error is transient (retry with backoff),
-a conflict (re-read and retry now), a missing object, or permanent (report and wait for a change).
+The types are defined in the pure ``k8s`` package (code above the seam catches them without importing
+lightkube); they are re-exported here so callers of the cluster facade find them next to ``translate``.
 """
 
 from __future__ import annotations
@@ -9,33 +9,28 @@ from __future__ import annotations
 import httpx2
 from lightkube import ApiError
 
+from kyma_istio.k8s.errors import (
+    ClusterError,
+    Conflict,
+    Expired,
+    Forbidden,
+    Invalid,
+    NoConfig,
+    NotFound,
+    Transient,
+)
 
-class ClusterError(Exception):
-    """An API call failed; the message is short and safe to show in a CR's status."""
-
-
-class NotFound(ClusterError):
-    """The object (or its kind) does not exist."""
-
-
-class Conflict(ClusterError):
-    """A write lost an optimistic-concurrency race; re-read and retry."""
-
-
-class Transient(ClusterError):
-    """The API server is overloaded or unreachable; retry with backoff."""
-
-
-class Expired(ClusterError):
-    """A list's continue token expired (410 Gone); the listing must start over."""
-
-
-class Forbidden(ClusterError):
-    """RBAC denies the call; retrying will not help until the role changes."""
-
-
-class Invalid(ClusterError):
-    """The API server refused the object as invalid."""
+__all__ = [
+    "ClusterError",
+    "Conflict",
+    "Expired",
+    "Forbidden",
+    "Invalid",
+    "NoConfig",
+    "NotFound",
+    "Transient",
+    "translate",
+]
 
 
 _TRANSIENT_CODES = {429, 500, 502, 503, 504}

@@ -13,17 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from lightkube import AsyncClient, KubeConfig
-from lightkube.core.exceptions import ApiError
+from lightkube import AsyncClient, KubeConfig, operators
+from lightkube import types as lightkube_types
+from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Pod
-from lightkube.types import CascadeType, PatchType
+from lightkube.types import CascadeType
 
 from kyma_istio.api import names
 from kyma_istio.cluster import errors
-from kyma_istio.cluster.kinds import Kind
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.k8s.kinds import Kind
+from kyma_istio.k8s.seam import EXISTS, Obj, PatchType
 
-Obj = dict[str, Any]
+_PATCH_TYPES = {
+    PatchType.MERGE: lightkube_types.PatchType.MERGE,
+    PatchType.STRATEGIC: lightkube_types.PatchType.STRATEGIC,
+    PatchType.JSON: lightkube_types.PatchType.JSON,
+}
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -35,7 +42,7 @@ def _as_dict(obj: Any) -> Obj:
 
 
 class Kube:
-    """The operator's API access; create one per process and ``close()`` it on shutdown."""
+    """The operator's API access (``k8s.seam.KubeApi``); create one per process, ``close()`` it at the end."""
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -48,15 +55,18 @@ class Kube:
     @classmethod
     def connect(cls, kubeconfig: Path | None = None, *, timeout_s: float = 30.0) -> Kube:
         """A client from a kubeconfig file, else in-cluster config or $KUBECONFIG / ~/.kube/config."""
-        # Explicitly from the environment: with trust_env=False (no proxy variables) lightkube's own
-        # default reads only ~/.kube/config and never the in-cluster ServiceAccount of a Pod.
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        client = AsyncClient(
-            config=config,
-            field_manager=names.FIELD_MANAGER,
-            timeout=httpx2.Timeout(timeout_s),
-            trust_env=False,
-        )
+        try:
+            # Explicitly from the environment: with trust_env=False (no proxy variables) lightkube's own
+            # default reads only ~/.kube/config and never the in-cluster ServiceAccount of a Pod.
+            config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+            client = AsyncClient(
+                config=config,
+                field_manager=names.FIELD_MANAGER,
+                timeout=httpx2.Timeout(timeout_s),
+                trust_env=False,
+            )
+        except ConfigError as err:
+            raise errors.NoConfig(str(err)) from err
         return cls(client)
 
     def _install_counter(self) -> None:
@@ -81,7 +91,7 @@ class Kube:
     async def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
         """The object, or None when it (or its kind) does not exist."""
         try:
-            return _as_dict(await self._client.get(kind.resource, name, namespace=namespace))
+            return _as_dict(await self._client.get(resource(kind), name, namespace=namespace))
         except (ApiError, httpx2.HTTPError, OSError) as err:
             translated = errors.translate(err, f"get {kind} {_key(namespace, name)}")
             if isinstance(translated, errors.NotFound):
@@ -99,18 +109,19 @@ class Kube:
     ) -> AsyncIterator[Obj]:
         """Stream objects page by page (``limit`` + ``continue``); the caller reduces them as they come."""
         ns: Any = namespace if namespace is not None else ("*" if kind.namespaced else None)
+        selector = None if labels is None else {k: _selector(v) for k, v in labels.items()}
         try:
             client: Any = self._client
             async for obj in client.list(
-                kind.resource, namespace=ns, labels=labels, fields=fields, chunk_size=chunk_size
+                resource(kind), namespace=ns, labels=selector, fields=fields, chunk_size=chunk_size
             ):
                 yield _as_dict(obj)
         except (ApiError, httpx2.HTTPError, OSError) as err:
             raise errors.translate(err, f"list {kind.plural}") from err
 
-    async def list_all(self, kind: Kind, **kwargs: Any) -> list[Obj]:
-        """Every object of a (small) list."""
-        return [obj async for obj in self.stream(kind, **kwargs)]
+    async def list_all(self, kind: Kind, **options: Any) -> list[Obj]:
+        """Every object of a (small) list; ``options`` as for :meth:`stream`."""
+        return [obj async for obj in self.stream(kind, **options)]
 
     async def patch(
         self,
@@ -123,26 +134,25 @@ class Kube:
         status: bool = False,
     ) -> Obj:
         """A merge (default), strategic or JSON patch; ``status`` targets the status subresource."""
-        resource = kind.resource.Status if status else kind.resource
+        target = resource(kind).Status if status else resource(kind)
         try:
             result = await self._client.patch(
-                resource, name, patch, namespace=namespace, patch_type=patch_type
+                target, name, patch, namespace=namespace, patch_type=_PATCH_TYPES[patch_type]
             )
         except (ApiError, httpx2.HTTPError, OSError) as err:
             raise errors.translate(err, f"patch {kind} {_key(namespace, name)}") from err
         return _as_dict(result)
 
-    async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> Obj:
+    async def apply(self, kind: Kind, obj: Mapping[str, Any], *, force: bool = True) -> Obj:
         """Server-side apply with the operator's field manager; ``force`` takes over conflicting fields."""
-        kind = _kind_of(obj)
         meta = obj.get("metadata", {})
         try:
             result = await self._client.patch(
-                kind.resource,
+                resource(kind),
                 meta["name"],
                 dict(obj),
                 namespace=meta.get("namespace"),
-                patch_type=PatchType.APPLY,
+                patch_type=lightkube_types.PatchType.APPLY,
                 field_manager=names.FIELD_MANAGER,
                 force=force,
             )
@@ -151,12 +161,11 @@ class Kube:
             raise errors.translate(err, what) from err
         return _as_dict(result)
 
-    async def create(self, obj: Mapping[str, Any]) -> Obj:
-        kind = _kind_of(obj)
+    async def create(self, kind: Kind, obj: Mapping[str, Any]) -> Obj:
         meta = obj.get("metadata", {})
         try:
             client: Any = self._client
-            result = await client.create(kind.resource.from_dict(dict(obj)), namespace=meta.get("namespace"))
+            result = await client.create(resource(kind).from_dict(dict(obj)), namespace=meta.get("namespace"))
         except (ApiError, httpx2.HTTPError, OSError) as err:
             name = meta.get("name", meta.get("generateName", "?"))
             what = f"create {kind} {_key(meta.get('namespace'), name)}"
@@ -169,7 +178,7 @@ class Kube:
         """Delete; False when it was already gone."""
         cascade = CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND
         try:
-            await self._client.delete(kind.resource, name, namespace=namespace, cascade=cascade)
+            await self._client.delete(resource(kind), name, namespace=namespace, cascade=cascade)
         except (ApiError, httpx2.HTTPError, OSError) as err:
             translated = errors.translate(err, f"delete {kind} {_key(namespace, name)}")
             if isinstance(translated, errors.NotFound):
@@ -190,17 +199,6 @@ def _key(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
-_KINDS_BY_API: dict[tuple[str, str], Kind] = {}
-
-
-def register(kind: Kind) -> Kind:
-    """Make ``apply``/``create`` of dicts of this kind possible."""
-    _KINDS_BY_API[(kind.api_version, kind.kind)] = kind
-    return kind
-
-
-def _kind_of(obj: Mapping[str, Any]) -> Kind:
-    key = (str(obj.get("apiVersion")), str(obj.get("kind")))
-    if key not in _KINDS_BY_API:
-        raise errors.ClusterError(f"kind {key[1]} ({key[0]}) is not registered with the cluster facade")
-    return _KINDS_BY_API[key]
+def _selector(value: Any) -> Any:
+    """A label selector value for lightkube: ``EXISTS`` becomes its "key exists" operator."""
+    return operators.exists() if value is EXISTS else value

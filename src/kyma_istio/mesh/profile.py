@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kyma_istio.mesh import quantity
+from kyma_istio.k8s import quantity
 
 EVALUATION_MAX_CPU_MILLIS: Final = 5_000
 """A cluster with less CPU than 5 cores in total gets the evaluation profile."""

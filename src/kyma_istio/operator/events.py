@@ -8,19 +8,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import KubeApi
 
 COMPONENT = "kyma-istio-operator"
 _MAX_MESSAGE = 1024
-
-register(kinds.EVENT)
 
 
 class KubeEvents:
     """Posts core/v1 Events; a failure to post is logged, never fatal to the pass."""
 
-    def __init__(self, kube: Kube, log: logging.Logger | None = None) -> None:
+    def __init__(self, kube: KubeApi, log: logging.Logger | None = None) -> None:
         self.kube = kube
         self.log = log or logging.getLogger("kyma_istio.events")
         self.instance = socket.gethostname()
@@ -57,6 +55,6 @@ class KubeEvents:
             extra={"cr": f"{meta.get('namespace')}/{meta.get('name')}"},
         )
         try:
-            await self.kube.create(event)
+            await self.kube.create(kinds.EVENT, event)
         except errors.ClusterError as err:
             self.log.warning("could not post event %s: %s", reason, err)

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kube import Kube, register
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import KubeApi
 
-register(kinds.LEASE)
 log = logging.getLogger("kyma_istio.leader")
 
 
@@ -39,7 +38,7 @@ def _parse(stamp: str | None) -> datetime | None:
 class LeaseElector:
     """Acquire and keep a Lease; ``lost`` is set when leadership ends."""
 
-    kube: Kube
+    kube: KubeApi
     name: str
     namespace: str
     identity: str
@@ -81,7 +80,7 @@ class LeaseElector:
                 "spec": self._spec(None, taking_over=True),
             }
             try:
-                await self.kube.create(body)
+                await self.kube.create(kinds.LEASE, body)
             except errors.ClusterError:
                 return False
             return True

@@ -56,16 +56,14 @@ class IstioctlInstaller:
         self.settings = settings
 
     async def install(self, iop: Mapping[str, Any]) -> InstallOutcome:
-        r = await self.tool.install(
+        return await self.tool.install(
             iop,
             timeout_s=self.settings.install_timeout_s,
             readiness_timeout_s=self.settings.readiness_timeout_s,
         )
-        return InstallOutcome(r.ok, r.duration_s, r.summary, r.output_tail)
 
     async def uninstall(self) -> InstallOutcome:
-        r = await self.tool.uninstall_purge(timeout_s=self.settings.install_timeout_s)
-        return InstallOutcome(r.ok, r.duration_s, r.summary, r.output_tail)
+        return await self.tool.uninstall_purge(timeout_s=self.settings.install_timeout_s)
 
 
 def _split_address(address: str) -> tuple[str, int]:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kyma_istio import pins
-from kyma_istio.cluster.kube import Kube
+from kyma_istio.installer import istioctl
+from kyma_istio.k8s.seam import EventSink, KubeApi
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,14 @@ class Settings:
     """Owners restarted per reconcile; the rest are picked up by the requeue."""
     restart_wave_timeout_s: float = 300.0
     """How long a wave may take to become healthy before it is reported and the next wave goes."""
-    install_timeout_s: float = 360.0
-    readiness_timeout_s: int = 150
+    install_timeout_s: float = istioctl.INSTALL_TIMEOUT_S
+    readiness_timeout_s: int = istioctl.READINESS_TIMEOUT_S
     reinstall_on_resync: bool = True
     """Re-run ``istioctl install`` on the periodic resync even when nothing changed (drift repair)."""
 
 
-@dataclass(frozen=True)
-class InstallOutcome:
-    """What the installer reports back."""
-
-    ok: bool
-    duration_s: float
-    summary: str
-    output_tail: str = ""
+InstallOutcome = istioctl.InstallResult
+"""What the installer reports back (ok, duration, a summary short enough for the status)."""
 
 
 class Installer(Protocol):
@@ -57,12 +52,6 @@ class Installer(Protocol):
     async def install(self, iop: Mapping[str, Any]) -> InstallOutcome: ...
 
     async def uninstall(self) -> InstallOutcome: ...
-
-
-class EventSink(Protocol):
-    """Posts Kubernetes Events about the CR."""
-
-    async def post(self, cr: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None: ...
 
 
 class Observer(Protocol):
@@ -89,11 +78,6 @@ CURRENT_STEP: ContextVar[str | None] = ContextVar("kyma_istio_step", default=Non
 """The step of the pass in progress (``install``, ``verify``, ``blockers``...); log lines carry it."""
 
 
-def rfc3339(moment: datetime) -> str:
-    """``2026-11-27T03:04:05Z``, the form Kubernetes and the reference's restartedAt use."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def utcnow() -> datetime:
     """Second precision, like Kubernetes timestamps, so condition times round-trip unchanged."""
     return datetime.now(UTC).replace(microsecond=0)
@@ -103,7 +87,7 @@ def utcnow() -> datetime:
 class Deps:
     """Everything one pass uses."""
 
-    kube: Kube
+    kube: KubeApi
     installer: Installer
     events: EventSink
     settings: Settings = field(default_factory=Settings)

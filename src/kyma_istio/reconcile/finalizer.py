@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import KubeApi
 
 _ATTEMPTS = 5
 
@@ -20,7 +20,7 @@ def has(cr: Mapping[str, Any]) -> bool:
     return names.FINALIZER in (cr.get("metadata", {}).get("finalizers") or [])
 
 
-async def _update(kube: Kube, cr: dict[str, Any], *, add: bool) -> dict[str, Any]:
+async def _update(kube: KubeApi, cr: dict[str, Any], *, add: bool) -> dict[str, Any]:
     current = cr
     for attempt in range(_ATTEMPTS):
         meta = current["metadata"]
@@ -42,12 +42,12 @@ async def _update(kube: Kube, cr: dict[str, Any], *, add: bool) -> dict[str, Any
     raise AssertionError("unreachable")
 
 
-async def add(kube: Kube, cr: dict[str, Any]) -> dict[str, Any]:
+async def add(kube: KubeApi, cr: dict[str, Any]) -> dict[str, Any]:
     """The CR with our finalizer (unchanged, and no write, when it already has it)."""
     return cr if has(cr) else await _update(kube, cr, add=True)
 
 
-async def remove(kube: Kube, cr: dict[str, Any]) -> dict[str, Any] | None:
+async def remove(kube: KubeApi, cr: dict[str, Any]) -> dict[str, Any] | None:
     """The CR without our finalizer, or None when the API server deleted it as a result."""
     if not has(cr):
         return cr

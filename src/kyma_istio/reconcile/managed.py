@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from lightkube import operators
-
 from kyma_istio.api import conditions as c
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import register
+from kyma_istio.api import names
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import EXISTS
 from kyma_istio.reconcile.context import Deps
 from kyma_istio.resources import desired, labelling, webhooks
 
@@ -23,23 +21,10 @@ _WEBHOOK_CLEANUP_ATTEMPTS = 5
 _WEBHOOK_CLEANUP_DELAY_S = 5.0
 
 
-def kind_of(descriptor: Any) -> Kind:
-    """A cluster ``Kind`` for a pure-layer kind descriptor (group, version, kind, plural, namespaced)."""
-    return register(
-        Kind(
-            descriptor.group,
-            descriptor.version,
-            descriptor.kind,
-            descriptor.plural,
-            getattr(descriptor, "namespaced", True),
-        )
-    )
-
-
 async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.Problem | None:
     """Apply the desired module resources that differ from the live ones; prune ours no longer wanted."""
     wanted = desired.desired_resources(provider=provider, operator_version=version)
-    managed_kinds = {k.kind: kind_of(k) for k in desired.MANAGED_KINDS}
+    managed_kinds = {k.kind: k for k in desired.MANAGED_KINDS}
     kube = deps.kube
     for obj in wanted:
         meta = obj["metadata"]
@@ -47,7 +32,7 @@ async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.P
         try:
             live = await kube.get(kind, meta["name"], meta.get("namespace"))
             if desired.needs_apply(obj, live):
-                await kube.apply(obj)
+                await kube.apply(kind, obj)
         except errors.ClusterError as err:
             return c.resource_reconcile_failed(obj["kind"], meta["name"]).problem(str(err))
     try:
@@ -64,12 +49,18 @@ async def reconcile_resources(deps: Deps, *, provider: str, version: str) -> c.P
 
 
 async def label_istio_resources(deps: Deps) -> None:
-    """Add the module label to every object istioctl installed that lacks it."""
+    """Add the module label to every object istioctl installed that lacks it.
+
+    Istio's namespaced objects all live in ``istio-system``; listing only there keeps the operator's
+    RBAC for Secrets and the like inside that namespace.
+    """
     kube = deps.kube
-    for labelled in labelling.LABELLED_KINDS:
-        kind = kind_of(labelled)
+    for kind in labelling.LABELLED_KINDS:
+        namespace = names.ISTIO_NAMESPACE if kind.namespaced else None
         try:
-            objects = await kube.list_all(kind, labels={labelling.COMPONENT_LABEL: operators.exists()})
+            objects = await kube.list_all(
+                kind, namespace=namespace, labels={names.ISTIO_COMPONENT_LABEL: EXISTS}
+            )
         except errors.NotFound:
             continue
         for obj in objects:

@@ -2,8 +2,10 @@
 
 Order: read the CR; mark Ready unknown; validate; namespace rule; oldest-CR rule; Processing or
 Deleting; install (or uninstall); managed Istio resources; restarters (ingress gateway, then sidecars);
-last-applied annotation; Ready. Each step returns a ``Problem`` or nothing; the first problem ends the
-pass through ``_finish``, which records it, writes the status once and says how to requeue.
+last-applied annotation; Ready. What changed since the last applied configuration is asked once
+(``mesh.change.Change``) and handed to the steps that care. Each step returns a value (``steps``) or a
+``Problem``; the first problem ends the pass through ``_finish``, which records it, writes the status
+once and says how to requeue. Only this module sets conditions.
 
 Differences from the reference, on purpose (its section 15): one install per spec change (quirk 1), a
 deterministic oldest-CR tie-break (quirk 9), no later steps while another party's finalizer holds a
@@ -13,7 +15,7 @@ writes nothing (``Processing`` is not flashed on a quiet periodic pass).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +23,16 @@ import pydantic
 
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
+from kyma_istio.api.events import EventReason
 from kyma_istio.api.v1alpha2 import IstioSpec, State
 from kyma_istio.api.validation import describe_errors
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.mesh import lastapplied
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import announce
+from kyma_istio.mesh.change import Change, what_changed
 from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall
 from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft, changed
+from kyma_istio.reconcile.steps import Condition
 
 WARNING_REQUEUE_S = 3600.0
 """Warnings wait for the user; retry hourly rather than with a growing backoff (reference quirk 11)."""
@@ -47,7 +52,11 @@ class PassResult:
 
 
 class Pass:
-    """The state of one pass over one CR."""
+    """The state of one pass over one CR: the CR as last read or written, and the status draft.
+
+    Steps get what they need as arguments and return values (``Installed``, ``RestartResult``,
+    ``Uninstalled``) or a ``Problem``; only this class sets conditions in the draft.
+    """
 
     def __init__(self, cr: dict[str, Any], deps: Deps, *, resync: bool) -> None:
         self.cr = cr
@@ -78,18 +87,18 @@ class Pass:
 
         deleting = bool(self.meta.get("deletionTimestamp"))
         try:
-            last = install.read_last_applied(self.cr)
+            change = what_changed(self.cr, spec)
         except ValueError as err:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
-        quiet = not deleting and self._is_quiet(spec, last)
+        quiet = not deleting and self._is_quiet(change)
         if not quiet:
             self.draft.enter(
                 State.DELETING if deleting else State.PROCESSING, c.DELETING if deleting else c.RECONCILING
             )
             await self._write_status()
         if deleting:
-            return await self._delete(spec)
-        return await self._install(spec, last, quiet=quiet)
+            return await self._delete()
+        return await self._install(spec, change)
 
     # --- steps ---------------------------------------------------------------------------------------
 
@@ -103,36 +112,28 @@ class Pass:
             return c.not_oldest(str(winner["metadata"]["name"]))
         return None
 
-    def _is_quiet(self, spec: IstioSpec, last: lastapplied.LastApplied | None) -> bool:
+    def _is_quiet(self, change: Change) -> bool:
         """Nothing to report: the CR is Ready and its spec is the one last applied."""
         live_state = (self.live_status or {}).get("state")
-        return (
-            live_state == State.READY.value
-            and last is not None
-            # Compared as rendered: ``config: {}`` and no config are the same spec.
-            and lastapplied.render_last_applied(last.spec, last.istio_tag)
-            == lastapplied.render_last_applied(spec, install.target_tag())
-            and finalizer.has(self.cr)
-        )
+        return live_state == State.READY.value and not change.spec_changed and finalizer.has(self.cr)
 
-    async def _install(
-        self, spec: IstioSpec, last: lastapplied.LastApplied | None, *, quiet: bool
-    ) -> PassResult:
-        step = install.Install(self.cr, spec, last, self.deps, self.draft, resync=self.resync, quiet=quiet)
-        problem = await step.run()
-        if problem is not None:
-            return await self._finish(problem)
-        self.cr = step.cr
-        problem = await restarters.run(step, self.deps, self.draft)
-        if problem is not None:
-            return await self._finish(problem)
-        if step.partial:
+    async def _install(self, spec: IstioSpec, change: Change) -> PassResult:
+        installed = await install.install(self.cr, spec, change, self.deps, resync=self.resync)
+        if isinstance(installed, c.Problem):
+            return await self._finish(installed)
+        self.cr = installed.cr
+        self.draft.set(c.Reason.ISTIO_INSTALL_SUCCEEDED)
+        restarted = await restarters.run(installed, change, self.deps)
+        self._set_all(restarted.conditions)
+        if restarted.problem is not None:
+            return await self._finish(restarted.problem, conditions_set=True)
+        if restarted.partial:
             self.draft.set(c.Reason.RECONCILE_REQUEUED)
             self.draft.enter(State.PROCESSING, c.RECONCILING)
             await self._write_status()
             return PassResult(State.PROCESSING, self.deps.settings.partial_requeue_s)
         try:
-            self.cr = await install.write_last_applied(self.cr, spec, step.iop_hash, self.deps)
+            self.cr = await install.write_last_applied(self.cr, spec, installed.iop_hash, self.deps)
         except errors.ClusterError as err:
             return await self._finish(c.LAST_APPLIED_UPDATE_FAILED.problem(str(err)))
         self.draft.set(c.Reason.RECONCILE_SUCCEEDED)
@@ -142,13 +143,14 @@ class Pass:
         await self._write_status()
         return PassResult(State.READY, self.deps.settings.reconciliation_interval_s)
 
-    async def _delete(self, spec: IstioSpec) -> PassResult:
-        step = uninstall.Uninstall(self.cr, self.deps, self.draft)
-        problem = await step.run()
-        if problem is not None:
-            return await self._finish(problem)
-        if step.cr_gone:
+    async def _delete(self) -> PassResult:
+        uninstalled = await uninstall.uninstall(self.cr, self.deps)
+        if isinstance(uninstalled, c.Problem):
+            return await self._finish(uninstalled)
+        if uninstalled.cr is None:
             return PassResult(None, None)
+        self.cr = uninstalled.cr
+        self._set_all(uninstalled.conditions)
         # Another party's finalizer still holds the CR (or ours was never there): nothing of ours is left
         # to do until that party lets go; the reference went on into later steps here (quirk 10).
         await self._write_status(quietly_missing=True)
@@ -156,8 +158,17 @@ class Pass:
 
     # --- status --------------------------------------------------------------------------------------
 
-    async def _finish(self, problem: c.Problem) -> PassResult:
-        self.draft.record(problem)
+    def _set_all(self, conditions: Iterable[Condition]) -> None:
+        for reason, message in conditions:
+            self.draft.set(reason, message)
+
+    async def _finish(self, problem: c.Problem, *, conditions_set: bool = False) -> PassResult:
+        """End the pass in the problem's state; ``conditions_set`` when its step's conditions are in
+        the draft already (the restarters'), so only state and description follow from it."""
+        if conditions_set:
+            self.draft.enter(problem.level.state, problem.description)
+        else:
+            self.draft.record(problem)
         await self._write_status(quietly_missing=True)
         if problem.level is c.Level.WARNING:
             requeue = None if problem.requeue is c.Requeue.NEVER else WARNING_REQUEUE_S
@@ -185,17 +196,17 @@ class Pass:
                 return
             raise
         self.live_status = updated.get("status") or rendered
-        self.cr["metadata"]["resourceVersion"] = updated.get("metadata", {}).get("resourceVersion")
+        version = updated.get("metadata", {}).get("resourceVersion")
+        self.cr = {**self.cr, "metadata": {**self.cr["metadata"], "resourceVersion": version}}
         if previous_state != rendered["state"]:
             await self._post_state_event(previous_state, rendered)
 
     async def _post_state_event(self, previous: str | None, rendered: Mapping[str, Any]) -> None:
-        state = rendered["state"]
-        type_ = "Warning" if state in (State.ERROR.value, State.WARNING.value) else "Normal"
-        message = f"State {previous or 'none'} -> {state}"
+        state = State(rendered["state"])
+        message = f"State {previous or 'none'} -> {state.value}"
         if rendered.get("description"):
             message += f": {rendered['description']}"
-        await self.deps.events.post(self.cr, type_=type_, reason=f"State{state}", message=message)
+        await announce(self.deps.events, self.cr, EventReason.entering(state), message)
 
 
 def _duplicate_authorizer(spec: IstioSpec) -> c.Problem | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kyma_istio.api import names
+from kyma_istio.k8s.kinds import Kind
 
 GATEWAY_API_GROUP: Final = "gateway.networking.k8s.io"
 
@@ -58,20 +59,11 @@ class Dependence(enum.Enum):
 
 
 @dataclass(frozen=True)
-class ControlledKind:
+class ControlledKind(Kind):
     """One kind to inspect before uninstalling."""
 
-    group: str
-    version: str
-    kind: str
-    plural: str
     ignore: tuple[IgnoreRule, ...] = ()
     dependence: Dependence = Dependence.ALWAYS
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
 
     @property
     def crd_name(self) -> str:

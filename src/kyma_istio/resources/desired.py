@@ -19,6 +19,7 @@ from typing import Any, Final
 import yaml
 
 from kyma_istio.api import names
+from kyma_istio.k8s.kinds import Kind
 
 AWS_PROVIDER: Final = "aws"
 """The provider value (as ``kyma_istio.mesh.profile.CloudProvider.AWS``) that needs the PROXY protocol."""
@@ -41,28 +42,11 @@ and pruning one of those would break the mesh.
 OWNERSHIP_SELECTOR: Final = ",".join(f"{key}={value}" for key, value in OWNERSHIP_LABELS.items())
 """Label selector for listing candidates to prune."""
 
-ISTIO_COMPONENT_LABEL: Final = "operator.istio.io/component"
-"""Set by istioctl on what it installs; such an object is never ours to prune."""
-
-
-@dataclass(frozen=True)
-class ManagedKind:
-    """A kind the operator may own objects of; the cluster shell lists these to find prune candidates."""
-
-    group: str
-    version: str
-    kind: str
-    plural: str
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
-
 MANAGED_KINDS: Final = (
-    ManagedKind("security.istio.io", "v1", "PeerAuthentication", "peerauthentications"),
-    ManagedKind("networking.istio.io", "v1alpha3", "EnvoyFilter", "envoyfilters"),
+    Kind("security.istio.io", "v1", "PeerAuthentication", "peerauthentications"),
+    Kind("networking.istio.io", "v1alpha3", "EnvoyFilter", "envoyfilters"),
 )
+"""The kinds the operator may own objects of; the cluster shell lists these to find prune candidates."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +117,8 @@ def desired_resources(*, provider: str, operator_version: str) -> list[dict[str,
 def is_owned(obj: Mapping[str, Any]) -> bool:
     """Whether ``obj`` was created by this operator (and not by istioctl, which 5.9 also module-labels)."""
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    if ISTIO_COMPONENT_LABEL in labels:
+    # istioctl labels what it installs; such an object is never ours to prune.
+    if names.ISTIO_COMPONENT_LABEL in labels:
         return False
     return all(labels.get(key) == value for key, value in OWNERSHIP_LABELS.items())
 
@@ -147,7 +132,7 @@ def resources_to_prune(
     :data:`MANAGED_KINDS`); objects that are not ours or of another kind are skipped here again, so a
     sloppy listing can never make the operator delete a user's or Istio's object.
     """
-    managed_kinds = {(kind.group, kind.kind) for kind in MANAGED_KINDS}
+    managed_kinds = {kind.group_kind for kind in MANAGED_KINDS}
     wanted = {ObjectKey.of(obj).identity for obj in desired}
     prune: list[ObjectKey] = []
     for obj in existing_managed:

@@ -14,29 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kyma_istio.api import names
-
-COMPONENT_LABEL: Final = "operator.istio.io/component"
-"""istioctl sets it on every object it installs; listing by its presence finds them all."""
-
-COMPONENT_SELECTOR: Final = COMPONENT_LABEL
-"""Label selector "key exists"."""
+from kyma_istio.k8s.kinds import Kind
 
 
 @dataclass(frozen=True)
-class LabelledKind:
-    """A kind whose Istio-installed objects get the module label."""
+class LabelledKind(Kind):
+    """A kind whose Istio-installed objects (those labelled ``names.ISTIO_COMPONENT_LABEL``) get the
+    module label."""
 
-    group: str
-    version: str
-    kind: str
-    plural: str
-    namespaced: bool = True
     pod_template: bool = False
     """Whether ``spec.template`` is a pod template that should carry the label too."""
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
 
 
 _RBAC = "rbac.authorization.k8s.io"

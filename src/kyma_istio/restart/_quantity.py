@@ -2,42 +2,23 @@
 
 The restarter compares a running proxy's resources with the expected ones. The API server echoes
 quantities in the form they were written, so textual comparison would restart pods whose values are
-merely spelled differently. ``mesh.quantity`` has a parser too, but ``restart`` and ``mesh`` are
-independent layers (``.importlinter``), so this small private copy keeps the layering intact.
+merely spelled differently. The parser is ``k8s.quantity``'s; here unparseable text is not an error but
+compared as written.
 """
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
-from typing import Final
 
-_BINARY: Final = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL: Final = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_MAX_EXPONENT: Final = 64
-
-# The exponent form is tried before the decimal suffix so that ``1E3`` means 1000, not "1 exa" + junk.
-_QUANTITY: Final = re.compile(
-    r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
-    r"(?:(?P<binary>Ki|Mi|Gi|Ti|Pi|Ei)|[eE](?P<exponent>[+-]?[0-9]+)|(?P<decimal>[numkMGTPE]?))"
-)
+from kyma_istio.k8s.quantity import parse_quantity
 
 
 def quantity_value(text: str) -> Fraction | None:
     """The exact value of ``text``, or ``None`` when it is not a quantity."""
-    match = _QUANTITY.fullmatch(text.strip())
-    if match is None:
+    try:
+        return parse_quantity(text.strip())
+    except ValueError:
         return None
-    value = Fraction(match["number"])
-    if match["binary"] is not None:
-        return value * Fraction(1024) ** _BINARY[match["binary"]]
-    if match["exponent"] is not None:
-        exponent = int(match["exponent"])
-        # A huge exponent would make the exact power arbitrarily expensive; no real resource needs it.
-        if abs(exponent) > _MAX_EXPONENT:
-            return None
-        return value * Fraction(10) ** exponent
-    return value * Fraction(10) ** _DECIMAL[match["decimal"]]
 
 
 def same_quantity(left: str | None, right: str | None) -> bool:

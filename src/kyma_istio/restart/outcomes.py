@@ -153,3 +153,31 @@ def waves(actions: Sequence[OwnerAction], budget: int) -> list[list[OwnerAction]
     if budget < 1:
         raise ValueError(f"a wave needs room for at least one owner, got budget {budget}")
     return [list(actions[start : start + budget]) for start in range(0, len(actions), budget)]
+
+
+def manual_refs(plan: RestartPlan) -> list[str]:
+    """``namespace/pod`` of every pod that needs a manual restart (``namespace/?`` past the examples)."""
+    refs: list[str] = []
+    for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):
+        shown = list(outcome.example_refs())
+        refs += shown + [f"{outcome.workload.namespace}/?"] * (outcome.pods - len(shown))
+    return refs
+
+
+def summary_counts(plan: RestartPlan) -> dict[str, int]:
+    """Pods by status (``current``, ``outdated_<rule>``, ``restart_success``...), as metrics report them."""
+    summary = plan.summary()
+    counts = {
+        "current": summary.current,
+        "manual": summary.manual,
+        "skipped": summary.skipped,
+        "pending": summary.pending,
+    }
+    counts["outdated"] = sum(summary.outdated.values())
+    for reason, pods in summary.outdated.items():
+        counts[f"outdated_{reason}"] = pods
+    counts["restart_success"] = sum(
+        o.pods for o in plan.outcomes_of(Outcome.ROLLOUT_VIA_OWNER, Outcome.EVICT)
+    )
+    counts["restart_failed"] = sum(o.pods for o in plan.outcomes_of(Outcome.FAILED))
+    return counts

@@ -26,20 +26,37 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final, NamedTuple
 
+from kyma_istio.k8s import kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.restart.podview import OwnerRef, PodView
 
 ROLLING_UPDATE: Final = "RollingUpdate"
 ON_DELETE: Final = "OnDelete"
 
-_DEPLOYMENT: Final = ("apps", "Deployment")
-_REPLICA_SET: Final = ("apps", "ReplicaSet")
-_STATEFUL_SET: Final = ("apps", "StatefulSet")
-_DAEMON_SET: Final = ("apps", "DaemonSet")
-_REPLICATION_CONTROLLER: Final = ("", "ReplicationController")
-_JOB: Final = ("batch", "Job")
-_NODE: Final = ("", "Node")
+WORKLOAD_KINDS: Final[Mapping[str, Kind]] = MappingProxyType(
+    {
+        kind.kind: kind
+        for kind in (
+            kinds.DEPLOYMENT,
+            kinds.STATEFULSET,
+            kinds.DAEMONSET,
+            kinds.REPLICASET,
+            Kind("", "v1", "ReplicationController", "replicationcontrollers"),
+        )
+    }
+)
+"""The owners the restarter reads and patches (``WorkloadKey.kind`` -> ``Kind``)."""
+
+_DEPLOYMENT: Final = kinds.DEPLOYMENT.group_kind
+_REPLICA_SET: Final = kinds.REPLICASET.group_kind
+_STATEFUL_SET: Final = kinds.STATEFULSET.group_kind
+_DAEMON_SET: Final = kinds.DAEMONSET.group_kind
+_REPLICATION_CONTROLLER: Final = WORKLOAD_KINDS["ReplicationController"].group_kind
+_JOB: Final = Kind("batch", "v1", "Job", "jobs").group_kind
+_NODE: Final = kinds.NODE.group_kind
 
 
 class ActionKind(enum.StrEnum):

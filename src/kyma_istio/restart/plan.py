@@ -23,9 +23,10 @@ import enum
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from kyma_istio.api import names
+from kyma_istio.k8s import kinds
 from kyma_istio.restart._tally import Tally
 from kyma_istio.restart.outcomes import Outcome, OwnerAction, PodOutcome, RestartPlan, mark_failed, waves
 from kyma_istio.restart.owners import (
@@ -186,7 +187,7 @@ class PlanBuilder:
         return {
             (namespace, owner.name)
             for (namespace, owner, _), _rule, _state in self._groups
-            if owner is not None and (owner.group, owner.kind) == ("apps", "ReplicaSet")
+            if owner is not None and (owner.group, owner.kind) == kinds.REPLICASET.group_kind
         }
 
     def workloads_to_inspect(
@@ -257,51 +258,31 @@ class PlanBuilder:
         return settled, drafts
 
 
+class OwnerFacts(TypedDict, total=False):
+    """What the executor looked up about owners, as :meth:`PlanBuilder.build` takes it."""
+
+    replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None]
+    workload_strategies: Mapping[tuple[str, str, str], str]
+    owner_template_targets: Mapping[tuple[str, str, str], str | None]
+    owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]]
+    opted_out_namespaces: Set[str]
+    limit: int | None
+
+
 def plan_restarts(
-    pods: Iterable[PodView],
-    *,
-    expectation: Expectation,
-    replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None] = _NO_REPLICASETS,
-    workload_strategies: Mapping[tuple[str, str, str], str] = _NO_STRATEGIES,
-    owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
-    owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
-    opted_out_namespaces: Set[str] = frozenset(),
-    limit: int | None = None,
+    pods: Iterable[PodView], *, expectation: Expectation, **facts: Unpack[OwnerFacts]
 ) -> RestartPlan:
     """The restart plan for ``pods`` in one call, when the owners' facts are known up front."""
     builder = PlanBuilder.for_restart(expectation)
     builder.add_all(pods)
-    return builder.build(
-        replicaset_owners=replicaset_owners,
-        workload_strategies=workload_strategies,
-        owner_template_targets=owner_template_targets,
-        owner_annotations=owner_annotations,
-        opted_out_namespaces=opted_out_namespaces,
-        limit=limit,
-    )
+    return builder.build(**facts)
 
 
-def plan_sidecar_removal(
-    pods: Iterable[PodView],
-    *,
-    replicaset_owners: Mapping[ReplicaSetKey, OwnerRef | None] = _NO_REPLICASETS,
-    workload_strategies: Mapping[tuple[str, str, str], str] = _NO_STRATEGIES,
-    owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
-    owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
-    opted_out_namespaces: Set[str] = frozenset(),
-    limit: int | None = None,
-) -> RestartPlan:
+def plan_sidecar_removal(pods: Iterable[PodView], **facts: Unpack[OwnerFacts]) -> RestartPlan:
     """The uninstall plan: every pod still carrying a sidecar, whatever its image, same owner rules."""
     builder = PlanBuilder.for_removal()
     builder.add_all(pods)
-    return builder.build(
-        replicaset_owners=replicaset_owners,
-        workload_strategies=workload_strategies,
-        owner_template_targets=owner_template_targets,
-        owner_annotations=owner_annotations,
-        opted_out_namespaces=opted_out_namespaces,
-        limit=limit,
-    )
+    return builder.build(**facts)
 
 
 def _merge(into: dict[_OutcomeKey, Tally], key: _OutcomeKey, tally: Tally, cap: int) -> None:

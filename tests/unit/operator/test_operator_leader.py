@@ -4,13 +4,12 @@ with resourceVersion conflicts."""
 import copy
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.operator.leader import LeaseElector
 
 NAME = "76223278.kyma-project.io"
@@ -55,7 +54,7 @@ class FakeKube:
             hook()
         return result
 
-    async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(self, kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
         assert obj["kind"] == "Lease"
         meta = obj["metadata"]
         key = (meta["namespace"], meta["name"])
@@ -106,7 +105,7 @@ def clock() -> FakeClock:
 
 def elector(kube: FakeKube, clock: FakeClock, identity: str = "me") -> LeaseElector:
     return LeaseElector(
-        kube=cast(Kube, kube),
+        kube=kube,
         name=NAME,
         namespace=NAMESPACE,
         identity=identity,
@@ -245,11 +244,11 @@ class _FlakyKube:
     async def get(self, kind: object, name: str, namespace: str | None = None) -> None:
         self.gets += 1
         if self.gets == 1:
-            from kyma_istio.cluster import errors
+            from kyma_istio.k8s import errors
 
             raise errors.Transient("connection refused")
 
-    async def create(self, body: dict[str, object]) -> dict[str, object]:
+    async def create(self, kind: object, body: dict[str, object]) -> dict[str, object]:
         self.created.append(body)
         return body
 
@@ -257,11 +256,11 @@ class _FlakyKube:
 async def test_acquire_retries_when_the_api_server_is_not_reachable_yet() -> None:
     from typing import cast
 
-    from kyma_istio.cluster.kube import Kube
+    from kyma_istio.k8s.seam import KubeApi
     from kyma_istio.operator.leader import LeaseElector
 
-    kube = _FlakyKube()
-    elector = LeaseElector(cast(Kube, kube), "lease", "kyma-system", "me", renew_every_s=0.0)
+    kube = _FlakyKube()  # only get and create: the two calls acquiring makes
+    elector = LeaseElector(cast(KubeApi, kube), "lease", "kyma-system", "me", renew_every_s=0.0)
 
     await elector.acquire()
 

@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from kyma_istio.cluster import errors
-from kyma_istio.cluster.kinds import Kind
+from kyma_istio.k8s import errors
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile.context import InstallOutcome
 
 Key = tuple[str, str | None, str]
@@ -120,15 +120,13 @@ class FakeKube:
             self.objects[key] = updated
         return copy.deepcopy(updated)
 
-    async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> dict[str, Any]:
-        kind = Kind(*_group_version(obj["apiVersion"]), obj["kind"], obj["kind"].lower() + "s")
+    async def apply(self, kind: Kind, obj: Mapping[str, Any], *, force: bool = True) -> dict[str, Any]:
         self._check("apply", kind)
         meta = obj["metadata"]
         existing = self.objects.get((kind.plural, meta.get("namespace"), meta["name"]))
         return self.put(kind, merge_patch(existing or {}, dict(obj)))
 
-    async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        kind = Kind(*_group_version(obj["apiVersion"]), obj["kind"], obj["kind"].lower() + "s")
+    async def create(self, kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
         self._check("create", kind)
         body = copy.deepcopy(dict(obj))
         body["metadata"].setdefault("name", f"{body['metadata'].get('generateName', 'x')}{next(self._rv)}")
@@ -157,11 +155,6 @@ class FakeKube:
 def _selected(have: Mapping[str, str], selector: Mapping[str, Any]) -> bool:
     """Equality for string values; any other value (lightkube's ``exists()``) asks for the key only."""
     return all(have.get(k) == v if isinstance(v, str) else k in have for k, v in selector.items())
-
-
-def _group_version(api_version: str) -> tuple[str, str]:
-    group, _, version = api_version.rpartition("/")
-    return group, version
 
 
 class FakeInstaller:

@@ -7,9 +7,10 @@ import pytest
 
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.mesh.change import read_last_applied
+from kyma_istio.mesh.desired import iop_hash
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Profile
-from kyma_istio.reconcile.install import iop_hash, read_last_applied
 
 
 def cr_with(annotations: dict[str, str] | None) -> dict[str, Any]:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
 
 from kyma_istio import pins
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import Kube
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
 from kyma_istio.reconcile.draft import Draft
@@ -59,7 +58,7 @@ class World:
         self.installer = FakeInstaller(on_install=lambda _: _istio_pods(self.kube))
         self.events = FakeEvents()
         self.deps = Deps(
-            kube=cast(Kube, self.kube),
+            kube=self.kube,
             installer=self.installer,
             events=self.events,
             settings=settings or Settings(),
@@ -455,6 +454,19 @@ async def test_uninstall_releases_our_finalizer_and_stops_while_another_party_ho
     assert world.installer.installs == []
     assert world.condition("Ready")["reason"] == "IstioUninstallSucceeded"
     assert world.kube.stored(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is None
+
+
+async def test_uninstall_leaves_the_charts_istio_system_which_holds_the_operators_role() -> None:
+    world = World()
+    shipped = {"name": names.ISTIO_NAMESPACE, "annotations": {names.KEEP_ON_UNINSTALL_ANNOTATION: "true"}}
+    world.kube.put(kinds.NAMESPACE, {"metadata": shipped})
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    result = await world.reconcile()
+
+    assert result.state is None
+    assert world.installer.uninstalls == 1
+    assert world.kube.stored(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is not None
 
 
 async def test_uninstall_removes_the_cr_when_ours_was_the_last_finalizer() -> None:

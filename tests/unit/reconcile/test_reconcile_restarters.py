@@ -1,25 +1,13 @@
 """When the ingress gateway is restarted (spec 6.1): only when numTrustedProxies differs from the last
 applied value, both being optional."""
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import pytest
 
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.mesh.change import trusted_proxies_changed
 from kyma_istio.mesh.lastapplied import LastApplied
-from kyma_istio.reconcile.restarters import gateway_restart_needed
-
-if TYPE_CHECKING:
-    from kyma_istio.reconcile.install import Install
-
-
-@dataclass
-class FakeStep:
-    """The two attributes of an install step the gateway decision reads."""
-
-    spec: IstioSpec
-    last: LastApplied | None
 
 
 def spec(raw: dict[str, Any]) -> IstioSpec:
@@ -31,8 +19,8 @@ def trusted(value: int | None) -> IstioSpec:
 
 
 def needed(now: IstioSpec, last: IstioSpec | None) -> bool:
-    step = FakeStep(now, None if last is None else LastApplied(spec=last, istio_tag="1.23.2-distroless"))
-    return gateway_restart_needed(cast("Install", step))
+    applied = None if last is None else LastApplied(spec=last, istio_tag="1.23.2-distroless")
+    return trusted_proxies_changed(now, applied)
 
 
 def test_a_changed_value_restarts_the_gateway() -> None:

@@ -4,17 +4,15 @@ and the pass reports outdated proxies by the rule that found them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
+from reconcile_fakes import FakeKube
 
 from kyma_istio.api import names
-from kyma_istio.cluster import errors, kinds
-from kyma_istio.cluster.kinds import Kind
-from kyma_istio.cluster.kube import Kube
-from kyma_istio.reconcile import sidecars
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.kinds import Kind
+from kyma_istio.restart import gather, outcomes
 from kyma_istio.restart.plan import PlanBuilder
 from kyma_istio.restart.podview import reduce_pod
 from kyma_istio.restart.predicates import Expectation
@@ -41,10 +39,6 @@ def _bare_outdated_pod(kube: FakeKube, name: str) -> None:
     )
 
 
-def _deps(kube: FakeKube) -> Deps:
-    return Deps(kube=cast(Kube, kube), installer=FakeInstaller(), events=FakeEvents())
-
-
 async def test_an_expired_continue_token_restarts_the_listing_and_counts_each_pod_once() -> None:
     kube = FakeKube()
     for name in ("a", "b", "c"):
@@ -65,9 +59,7 @@ async def test_an_expired_continue_token_restarts_the_listing_and_counts_each_po
 
     kube.stream = expiring  # type: ignore[method-assign]
 
-    plan = await sidecars.build_plan(
-        _deps(kube), PlanBuilder.for_restart(EXPECTED), running_only=True, limit=None
-    )
+    plan = await gather.build_plan(kube, PlanBuilder.for_restart(EXPECTED), running_only=True, limit=None)
 
     assert calls == 2
     assert plan.summary().manual == 3
@@ -84,9 +76,7 @@ async def test_a_listing_that_keeps_expiring_is_reported_not_looped() -> None:
     kube.stream = always_expired  # type: ignore[method-assign]
 
     with pytest.raises(errors.Expired, match="410"):
-        await sidecars.build_plan(
-            _deps(kube), PlanBuilder.for_restart(EXPECTED), running_only=True, limit=None
-        )
+        await gather.build_plan(kube, PlanBuilder.for_restart(EXPECTED), running_only=True, limit=None)
 
 
 def test_outdated_proxies_are_counted_by_the_rule_that_found_them() -> None:
@@ -106,7 +96,7 @@ def test_outdated_proxies_are_counted_by_the_rule_that_found_them() -> None:
         )
     )
 
-    counts = sidecars._summary_counts(builder.build())
+    counts = outcomes.summary_counts(builder.build())
 
     assert counts["outdated"] == 1
     assert counts["outdated_ImageOutdated"] == 1

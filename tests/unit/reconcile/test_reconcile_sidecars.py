@@ -1,144 +1,14 @@
-"""The pure parts of the sidecar restarter: when a rolled-out workload counts as healthy, and what an
-up-to-date sidecar looks like (spec 6.2)."""
-
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+"""What an up-to-date sidecar looks like after a pass (spec 6.2), from the installed IstioOperator."""
 
 import pytest
 
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.mesh.lastapplied import LastApplied
 from kyma_istio.mesh.merge import merge
-from kyma_istio.mesh.profile import Profile
-from kyma_istio.reconcile.sidecars import _healthy, expectation_for
+from kyma_istio.mesh.profile import CloudProvider, Flavour, Profile
+from kyma_istio.reconcile.sidecars import expectation_for
+from kyma_istio.reconcile.steps import Installed
 from kyma_istio.restart.predicates.expectation import ProxyResources
-
-if TYPE_CHECKING:
-    from kyma_istio.reconcile.install import Install
-
-
-def workload(
-    kind: str, status: dict[str, Any], *, replicas: int | None = 3, generation: int = 2
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {} if replicas is None else {"replicas": replicas}
-    return {
-        "kind": kind,
-        "metadata": {"name": "app", "namespace": "ns", "generation": generation},
-        "spec": spec,
-        "status": status,
-    }
-
-
-# --- _healthy: Deployment -------------------------------------------------------------------------
-
-
-def deployment_status(**overrides: int) -> dict[str, Any]:
-    status = {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}
-    status.update(overrides)
-    return status
-
-
-def test_a_deployment_with_every_replica_updated_and_available_is_healthy() -> None:
-    assert _healthy(workload("Deployment", deployment_status()))
-
-
-def test_a_deployment_whose_controller_has_not_seen_the_new_generation_is_not_healthy() -> None:
-    assert not _healthy(workload("Deployment", deployment_status(observedGeneration=1)))
-
-
-def test_a_deployment_without_observed_generation_is_not_healthy() -> None:
-    status = deployment_status()
-    del status["observedGeneration"]
-
-    assert not _healthy(workload("Deployment", status))
-
-
-def test_a_deployment_with_replicas_still_to_update_is_not_healthy() -> None:
-    assert not _healthy(workload("Deployment", deployment_status(updatedReplicas=2)))
-
-
-def test_a_deployment_with_unavailable_replicas_is_not_healthy() -> None:
-    assert not _healthy(workload("Deployment", deployment_status(availableReplicas=2)))
-
-
-def test_a_deployment_with_old_replicas_still_running_is_not_healthy() -> None:
-    # Surge: three new pods exist but one is not available yet; an old one still counts as available.
-    assert not _healthy(workload("Deployment", deployment_status(replicas=4)))
-
-
-def test_a_deployment_without_replicas_in_its_spec_wants_one() -> None:
-    one = {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
-
-    assert _healthy(workload("Deployment", one, replicas=None))
-    assert not _healthy(workload("Deployment", deployment_status(), replicas=None))
-
-
-def test_a_deployment_scaled_to_zero_is_healthy_with_an_empty_status() -> None:
-    assert _healthy(workload("Deployment", {"observedGeneration": 2}, replicas=0))
-
-
-def test_a_deployment_without_status_is_not_healthy() -> None:
-    obj = workload("Deployment", {})
-    del obj["status"]
-
-    assert not _healthy(obj)
-
-
-# --- _healthy: StatefulSet ------------------------------------------------------------------------
-
-
-def statefulset_status(**overrides: int) -> dict[str, Any]:
-    status = {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3}
-    status.update(overrides)
-    return status
-
-
-def test_a_statefulset_with_every_replica_updated_and_ready_is_healthy() -> None:
-    assert _healthy(workload("StatefulSet", statefulset_status()))
-
-
-def test_a_statefulset_counts_ready_replicas_not_available_ones() -> None:
-    status = statefulset_status(readyReplicas=2, availableReplicas=3)
-
-    assert not _healthy(workload("StatefulSet", status))
-
-
-def test_a_statefulset_with_replicas_still_to_update_is_not_healthy() -> None:
-    assert not _healthy(workload("StatefulSet", statefulset_status(updatedReplicas=1)))
-
-
-def test_a_statefulset_whose_controller_lags_is_not_healthy() -> None:
-    assert not _healthy(workload("StatefulSet", statefulset_status(observedGeneration=1)))
-
-
-# --- _healthy: DaemonSet --------------------------------------------------------------------------
-
-
-def daemonset_status(**overrides: int) -> dict[str, Any]:
-    status = {
-        "observedGeneration": 2,
-        "desiredNumberScheduled": 4,
-        "updatedNumberScheduled": 4,
-        "numberAvailable": 4,
-    }
-    status.update(overrides)
-    return status
-
-
-def test_a_daemonset_updated_and_available_on_every_node_is_healthy() -> None:
-    assert _healthy(workload("DaemonSet", daemonset_status(), replicas=None))
-
-
-@pytest.mark.parametrize("field_", ["updatedNumberScheduled", "numberAvailable"])
-def test_a_daemonset_short_on_one_node_is_not_healthy(field_: str) -> None:
-    assert not _healthy(workload("DaemonSet", daemonset_status(**{field_: 3}), replicas=None))
-
-
-def test_a_daemonset_whose_controller_lags_is_not_healthy() -> None:
-    status = daemonset_status(observedGeneration=1)
-
-    assert not _healthy(workload("DaemonSet", status, replicas=None))
-
 
 # --- expectation_for ------------------------------------------------------------------------------
 
@@ -147,19 +17,10 @@ PRODUCTION_RESOURCES = ProxyResources(
 )
 
 
-@dataclass
-class FakeStep:
-    """The attributes of an install step the expectation reads."""
-
-    spec: IstioSpec = field(default_factory=IstioSpec)
-    last: LastApplied | None = None
-    iop: dict[str, Any] = field(default_factory=dict)
-
-
-def step_for(spec: IstioSpec, last: IstioSpec | None = None) -> "Install":
+def step_for(spec: IstioSpec, last: IstioSpec | None = None) -> Installed:
     applied = None if last is None else LastApplied(spec=last, istio_tag="1.23.2-distroless")
-    fake = FakeStep(spec=spec, last=applied, iop=merge(spec, profile=Profile.PRODUCTION))
-    return cast("Install", fake)
+    iop = merge(spec, profile=Profile.PRODUCTION)
+    return Installed({}, spec, applied, iop, "", CloudProvider.OTHER, Flavour.UNKNOWN)
 
 
 def compat(value: bool | None) -> IstioSpec:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from kyma_istio.api import conditions
+from kyma_istio.api import conditions, events
 from kyma_istio.operator.metrics import Metrics
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -53,6 +53,11 @@ def test_the_status_document_lists_every_description_with_its_state(
 ) -> None:
     rows = [line for line in (DOCS / "status.md").read_text().splitlines() if f"`{description.text}" in line]
     assert any(f"| {description.level.value} |" in row for row in rows), description.text
+
+
+@pytest.mark.parametrize("reason", list(events.EventReason), ids=str)
+def test_the_status_document_lists_every_event_reason_with_its_type(reason: events.EventReason) -> None:
+    assert f"| `{reason.reason}` | {reason.type.value} |" in (DOCS / "status.md").read_text()
 
 
 def test_the_metrics_document_names_every_metric_the_operator_exposes() -> None:

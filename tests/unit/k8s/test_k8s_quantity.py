@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from kyma_istio.mesh import quantity
+from kyma_istio.k8s import quantity
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,63 @@
+"""What each step of a pass hands back: frozen values, folded into the status draft by the pipeline only.
+
+A step never writes conditions and never edits the CR it was given; it returns either a ``Problem``
+(the pass ends there) or one of these values, which says what the next step needs and which conditions
+the pipeline sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kyma_istio.api import conditions as c
+from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.mesh.lastapplied import LastApplied
+from kyma_istio.mesh.profile import CloudProvider, Flavour
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Istio is installed, verified and labelled, and the module's resources are in place."""
+
+    cr: dict[str, Any]
+    """The CR as the API server returned it last (with our finalizer)."""
+    spec: IstioSpec
+    last: LastApplied | None
+    iop: dict[str, Any]
+    """The IstioOperator in force."""
+    iop_hash: str
+    provider: CloudProvider
+    flavour: Flavour
+
+
+Condition = tuple[c.Reason, str | None]
+"""A condition to set: its reason and, when it differs from the reason's default, its message."""
+
+
+@dataclass(frozen=True)
+class RestartResult:
+    """What the restarters did: the conditions to set, the problem that decides the state, if any."""
+
+    conditions: tuple[Condition, ...] = ()
+    problem: c.Problem | None = None
+    """The most severe problem; its conditions are already among ``conditions``."""
+    partial: bool = False
+    """Sidecar restarts remain for a later pass (the per-pass cap was reached)."""
+
+    def __add__(self, other: RestartResult) -> RestartResult:
+        problems = [p for p in (self.problem, other.problem) if p is not None]
+        return RestartResult(
+            conditions=self.conditions + other.conditions,
+            problem=c.most_severe(problems),
+            partial=self.partial or other.partial,
+        )
+
+
+@dataclass(frozen=True)
+class Uninstalled:
+    """Nothing of Istio is left to remove for this CR."""
+
+    cr: dict[str, Any] | None
+    """The CR after our finalizer went; None when the API server deleted it as a result."""
+    conditions: tuple[Condition, ...] = field(default=())
