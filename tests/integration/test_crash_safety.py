@@ -10,16 +10,14 @@ teardown, whatever happened in the test.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from istio_fixtures import NS, crd_and_namespace, istio_cr, istio_system_settled
+from istio_fixtures import NS, cleanup_crs, crd_and_namespace, istio_cr, istio_system_settled
 from lightkube import Client
 from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Namespace
-from lightkube.types import PatchType
 from operator_process import OperatorProcess, StartOperator, operator, wait_for_operator
 
 from kyma_istio.api import names
@@ -29,24 +27,9 @@ from kyma_istio.resources import webhooks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")]
 
-__all__ = ["crd_and_namespace", "istio_system_settled", "operator"]
+__all__ = ["cleanup_crs", "crd_and_namespace", "istio_system_settled", "operator"]
 
 ISTIO = resource(kinds.ISTIO)
-
-
-@pytest.fixture
-def cleanup_crs(client: Client) -> Iterator[None]:
-    """Drop the CRs of this module, our finalizer included, whatever a test left behind."""
-    yield
-    for cr in client.list(ISTIO, namespace=NS):
-        client.patch(
-            ISTIO,
-            cr.metadata.name,
-            {"metadata": {"finalizers": None}},
-            namespace=NS,
-            patch_type=PatchType.MERGE,
-        )
-        client.delete(ISTIO, cr.metadata.name, namespace=NS)
 
 
 def _cr(client: Client) -> Any | None:

@@ -3,9 +3,10 @@
 Every fenced block says what it is by its info string: ``bash`` runs without a cluster and is run here
 (``set -euo pipefail``, in a scratch directory that sees the repository's ``deploy/``); ``console`` is a
 transcript (``$ command`` lines, then the exact output) and is run and compared; ``bash cluster`` needs a
-Kubernetes cluster and ``bash docker`` needs Docker, so they are only syntax-checked; ``text``, ``yaml``,
-``json`` and ``python`` are not shell. A block without an info string fails the test, so nothing escapes
-being classified.
+Kubernetes cluster, ``bash docker`` needs Docker and ``bash image`` needs root with the image toolchain
+(buildah, umoci, skopeo, mmdebstrap; ``tests/integration/test_image.py`` runs that path), so they are only
+syntax-checked; ``text``, ``yaml``, ``json`` and ``python`` are not shell. A block without an info
+string fails the test, so nothing escapes being classified.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.S | re.M)
-KINDS = {"bash", "bash cluster", "bash docker", "console", "text", "yaml", "json", "python"}
+KINDS = {"bash", "bash cluster", "bash docker", "bash image", "console", "text", "yaml", "json", "python"}
 BIN = Path(sys.executable).parent
 
 
@@ -109,7 +110,7 @@ def test_a_transcript_shows_what_the_command_prints(block: Block, scratch: Path)
         assert done.stdout.splitlines() == expected, f"{block.id}: `{command}` printed:\n{done.stdout}"
 
 
-@pytest.mark.parametrize("block", _of("bash cluster", "bash docker"), ids=lambda b: b.id)
+@pytest.mark.parametrize("block", _of("bash cluster", "bash docker", "bash image"), ids=lambda b: b.id)
 def test_a_cluster_example_is_valid_shell(block: Block) -> None:
     # Placeholders such as <registry> are redirections to bash; quote them for the syntax check only.
     text = re.sub(r"<([a-z-]+)>", r"'<\1>'", block.text)
