@@ -4,8 +4,8 @@ restarted, on the local control plane with kwok.
 Set-up (the script's own process): a ``LocalCluster`` (private network namespace only), the module's
 prerequisites, Istio 1.22.3 installed by istioctl 1.22.3 (``testenv/build istioctl-1.22``) from Kyma's
 registry with Kyma's IstioOperator, the CR with the previous release's last-applied annotation, and N
-pods in N/10 Deployments across 20 injection-enabled namespaces, whose 1.22.3 sidecars the stand-in
-injector (``devenv.istiod``) adds, as istiod would.
+pods in N/10 Deployments across 20 injection-enabled namespaces, whose 1.22.3 sidecars Istio's own
+injector adds (the real istiod, ``devenv.istiod``, serving the installed injector templates).
 
 The operator runs in a separate process, so its memory is its own: it first times one bare paginated
 LIST of every pod (``list_seconds``, the floor any planning is compared with on this noisy shared
@@ -206,7 +206,7 @@ def bench(pods: int, timeout_s: float) -> int:
     from kyma_istio import pins
     from kyma_istio.devenv import netns
     from kyma_istio.devenv.cluster import LocalCluster
-    from kyma_istio.devenv.istiod import FakeIstiod
+    from kyma_istio.devenv.istiod import Istiod
 
     try:
         netns.ensure_private_netns(allow_host_network=False)
@@ -222,8 +222,9 @@ def bench(pods: int, timeout_s: float) -> int:
     cluster.node_pool = dataclasses.replace(cluster.node_pool, pods=str(PODS_PER_NODE + 100))
     old, new = f"{pins.KYMA_HUB}/proxyv2:{PREVIOUS_TAG}", f"{pins.KYMA_HUB}/proxyv2:{pins.ISTIO_TAG}"
     print(f"upgrade: {pods} pods in {deployments} Deployments across {NAMESPACES} namespaces, {nodes} nodes")
-    with cluster, cluster.client() as client, FakeIstiod(cluster):
+    with cluster, cluster.client() as client, Istiod(cluster) as istiod:
         asyncio.run(previous_release(cluster))
+        istiod.wait_ready()
         print("Istio 1.22.3 installed by istioctl 1.22.3", flush=True)
         for index in range(NAMESPACES):
             namespace = {

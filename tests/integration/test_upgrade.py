@@ -3,7 +3,8 @@
 The previous release's cluster is built as that release leaves it: Istio 1.22.3 installed by istioctl
 1.22.3 (``testenv/istioctl-1.22``) with Kyma's IstioOperator from Kyma's registry, the CR carrying the
 previous release's last-applied annotation, and Deployments in an injection-enabled namespace whose pods
-got the 1.22.3 sidecar from the installed injector. The operator then upgrades it (one pass driven
+got the 1.22.3 sidecar from Istio's own injector (the session's real istiod serves the webhook with the
+installed injector templates). The operator then upgrades it (one pass driven
 directly, or the real process killed in the middle), refuses versions the rule forbids without touching
 ``istio-system``, and takes over a Kyma 1.23.2 installation without restarting anything.
 
@@ -29,9 +30,9 @@ from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
+from operator_process import OperatorProcess, operator
 from rich.console import Console
-from test_controlplane import _deployment as deployment_of
-from test_crash_safety import OperatorProcess, operator
+from workloads import pause_deployment
 
 from kyma_istio import pins
 from kyma_istio.api import names
@@ -141,7 +142,7 @@ def _workloads(client: Client, namespace: str, wait_for: WaitFor, proxy: str) ->
     """Deployments in an injection-enabled ``namespace`` whose pods run ``proxy``; their generations."""
     client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
     for app in WORKLOADS:
-        client.create(deployment_of(app, namespace, REPLICAS))
+        client.create(pause_deployment(app, namespace, REPLICAS))
     wait_for(f"every pod on {proxy}", lambda: _all_on(client, namespace, proxy), timeout=120)
     return _generations(client, namespace)
 
@@ -225,7 +226,7 @@ def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wai
 
 
 async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once(
-    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, fake_istiod: Any, wait_for: WaitFor
+    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor
 ) -> None:
     await _previous_release(deps, client, kubeconfig)
     before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}")
@@ -275,7 +276,6 @@ async def test_an_operator_killed_mid_upgrade_converges_after_a_restart(
     client: Client,
     kubeconfig: Path,
     namespace: str,
-    fake_istiod: Any,
     wait_for: WaitFor,
     operator: Callable[[], OperatorProcess],
 ) -> None:
@@ -305,7 +305,6 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     client: Client,
     kubeconfig: Path,
     namespace: str,
-    fake_istiod: Any,
     wait_for: WaitFor,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

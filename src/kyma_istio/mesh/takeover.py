@@ -3,7 +3,7 @@
 A cluster moving to this operator from the Kyma Istio module runs Istio from Kyma's registry. Installing
 from our default hub there would change every Istio image and make every sidecar look outdated, so the
 whole mesh would restart for nothing (and users behind egress rules may not reach the other registry).
-The rule, pure so the reconciler, ``diff`` and ``plan-restarts`` agree on it (ADR 8):
+The rule, pure so the reconciler, ``diff`` and ``plan-restarts`` agree on it (ADR 12):
 
 1. a hub set explicitly (the operator's ``--hub`` flag) wins;
 2. else the hub the installed istiod runs from;

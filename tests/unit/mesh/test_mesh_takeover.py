@@ -1,4 +1,4 @@
-"""The takeover rule: a configured hub wins, else the running istiod's, else the default (ADR 8)."""
+"""The takeover rule: a configured hub wins, else the running istiod's, else the default (ADR 12)."""
 
 from typing import Any
 
