@@ -191,6 +191,36 @@ async def test_a_cr_recreated_with_the_same_fingerprint_after_deletion_is_queued
     assert await next_key(controller) == ("kyma-system/default", False)
 
 
+async def test_deleting_a_cr_queues_the_others_in_its_namespace_at_once(controller: Controller) -> None:
+    """The CR that waited behind an older one (OlderCRExists, never requeued) may drive the module now."""
+    older = istio_cr(name="older", uid="uid-older")
+    await event(controller, "ADDED", older)
+    await event(controller, "ADDED", istio_cr(name="newer", uid="uid-newer"))
+    await event(controller, "ADDED", istio_cr(name="elsewhere", namespace="default", uid="uid-x"))
+    for _ in range(3):
+        await next_key(controller)
+
+    await event(controller, "DELETED", older)
+
+    assert await next_key(controller) == ("kyma-system/newer", False)
+    assert len(controller.queue) == 0
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        "istio-operator.kyma-project.io/istio-operator-hash",
+        "istio-operator.kyma-project.io/gateway-restarted-for",
+    ],
+)
+def test_the_passs_own_records_of_work_done_do_not_change_the_fingerprint(annotation: str) -> None:
+    body = istio_cr()
+
+    assert fingerprint(
+        changed(body, ("metadata", "annotations"), {"a": "1", annotation: "x"})
+    ) == fingerprint(body)
+
+
 def test_kopf_never_owns_our_finalizer() -> None:
     """kopf strips "its" finalizer when no handler needs one; if that name were ours, every pass would
     lose the installation finalizer and a delete would skip the uninstall."""
