@@ -135,7 +135,8 @@ class Pass:
             return await self._finish(restarted.problem, conditions_set=True)
         if restarted.partial:
             self.draft.set(c.Reason.RECONCILE_REQUEUED)
-            self.draft.enter(State.PROCESSING, c.RECONCILING)
+            waiting = f"{c.RECONCILING}: {restarted.waiting}" if restarted.waiting else c.RECONCILING
+            self.draft.enter(State.PROCESSING, waiting)
             await self._write_status()
             return PassResult(State.PROCESSING, self.deps.settings.partial_requeue_s)
         try:

@@ -29,6 +29,15 @@ POLL_S = 1.0
 
 
 @dataclass(frozen=True)
+class Executed:
+    """What carrying out a plan came to, by owner: failures, and owners a PodDisruptionBudget holds back
+    (an eviction refused; they wait for a later pass, which is no failure)."""
+
+    failures: dict[WorkloadKey, str]
+    held: dict[WorkloadKey, str]
+
+
+@dataclass(frozen=True)
 class Executor:
     """What executing a plan needs: the API, the Event sink, a clock, and the wave settings."""
 
@@ -38,17 +47,21 @@ class Executor:
     wave_size: int
     wave_timeout_s: float
 
-    async def execute(
-        self, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]
-    ) -> dict[WorkloadKey, str]:
-        """Carry out the plan's actions wave by wave; the failures, by owner."""
+    async def execute(self, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]) -> Executed:
+        """Carry out the plan's actions wave by wave; the failures and the held owners."""
         failures: dict[WorkloadKey, str] = {}
+        held: dict[WorkloadKey, str] = {}
         batches = waves(plan.actions, self.wave_size)
         for index, wave in enumerate(batches):
             for action in wave:
                 w = action.workload
                 try:
                     await self._act(action, plan.target, selection)
+                except errors.DisruptionRefused as err:
+                    held[w] = str(err)
+                    message = f"{w.kind} {w.namespace}/{w.name} waits for its PodDisruptionBudget: {err}"
+                    await announce(self.events, cr, EventReason.EVICTION_HELD, message)
+                    continue
                 except errors.ClusterError as err:
                     failures[w] = str(err)
                     message = f"{w.kind} {w.namespace}/{w.name}: {err}"
@@ -62,7 +75,7 @@ class Executor:
                 await announce(self.events, cr, EventReason.SIDECAR_RESTART, message)
             if index < len(batches) - 1:
                 await self._wait_wave(wave, cr)
-        return failures
+        return Executed(failures, held)
 
     async def _act(self, action: OwnerAction, target: str, selection: Selection) -> None:
         if action.action is ActionKind.ROLLOUT:
@@ -97,12 +110,7 @@ class Executor:
             if not selection.wants_restart(reduce_pod(pod)):
                 continue
             name = pod["metadata"]["name"]
-            try:
-                await self.kube.evict(name, w.namespace)
-            except errors.Transient as err:
-                raise errors.ClusterError(
-                    f"eviction of Pod {w.namespace}/{name} refused (PodDisruptionBudget?): {err}"
-                ) from err
+            await self.kube.evict(name, w.namespace)
             if sequential:
                 await self._wait_replacement(w.namespace, name, pod["metadata"].get("uid"))
 

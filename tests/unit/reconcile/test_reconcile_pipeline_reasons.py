@@ -581,3 +581,55 @@ async def test_continuation_passes_of_a_chunked_restart_install_once_and_restart
     assert "Processing" in [s.value for s in states if s is not None]
     assert len(world.installer.installs) == 1
     assert len(gateway_patches) == 1
+
+
+def _pod_of_a_bare_replicaset(world: World, name: str) -> None:
+    """A ReplicaSet nobody owns: its pods can only be replaced by eviction."""
+    world.kube.put(kinds.REPLICASET, {"metadata": {"name": name, "namespace": "app"}})
+    owner = {
+        "kind": "ReplicaSet",
+        "name": name,
+        "apiVersion": "apps/v1",
+        "uid": f"uid-{name}",
+        "controller": True,
+    }
+    world.kube.put(
+        kinds.POD,
+        {
+            "metadata": {
+                "name": f"{name}-pod",
+                "namespace": "app",
+                "ownerReferences": [owner],
+                "annotations": {names.SIDECAR_STATUS_ANNOTATION: "{}"},
+            },
+            "spec": {"containers": [{"name": "istio-proxy", "image": OLD_PROXY}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        },
+    )
+
+
+async def test_an_eviction_a_pdb_refuses_waits_in_processing_naming_workload_and_budget() -> None:
+    world = World()
+    _pod_of_a_bare_replicaset(world, "shop")
+    world.cr()
+    world.kube.fail[("evict", "pods")] = errors.DisruptionRefused(
+        "evict Pod app/shop-pod: Cannot evict pod as it would violate the pod's disruption budget. "
+        "The disruption budget shop-pdb needs 1 healthy pods and has 1 currently"
+    )
+
+    held = await world.reconcile()
+
+    status = world.stored()["status"]
+    assert held.state is not None and held.state.value == "Processing"
+    assert not held.failed
+    assert held.requeue_after == 60
+    assert "ReplicaSet app/shop" in status["description"]
+    assert "shop-pdb" in status["description"]
+    assert "shop-pdb" in world.condition("ProxySidecarRestartSucceeded")["message"]
+    assert any(reason == "EvictionHeld" for _, reason, _ in world.events.posted)
+
+    del world.kube.fail[("evict", "pods")]
+    allowed = await world.reconcile()
+
+    assert allowed.state is not None and allowed.state.value == "Ready"
+    assert world.kube.stored(kinds.POD, "shop-pod", "app") is None
