@@ -321,18 +321,18 @@ class FaultProxy:
                 if key.lower() not in _HOP_HEADERS:
                     reply.headers[key] = value
             await reply.prepare(incoming)
-            cut_at = (
-                asyncio.get_running_loop().time() + rule.delay_s
-                if rule is not None and rule.fault is Fault.DROP_WATCH
-                else None
-            )
+            cut = None
+            if rule is not None and rule.fault is Fault.DROP_WATCH and incoming.transport is not None:
+                # On a timer: an idle watch sends nothing, and must be cut all the same.
+                cut = asyncio.get_running_loop().call_later(rule.delay_s, incoming.transport.abort)
             try:
                 async for chunk in upstream.content.iter_any():
                     await reply.write(chunk)
-                    if cut_at is not None and asyncio.get_running_loop().time() >= cut_at:
-                        return self._reset(incoming)
             except (aiohttp.ClientError, ConnectionError):
                 return self._reset(incoming)
+            finally:
+                if cut is not None:
+                    cut.cancel()
             await reply.write_eof()
             return reply
 
