@@ -204,6 +204,7 @@ class FaultProxy:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._watches: set[asyncio.Transport] = set()
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -321,6 +322,9 @@ class FaultProxy:
                 if key.lower() not in _HOP_HEADERS:
                     reply.headers[key] = value
             await reply.prepare(incoming)
+            watching = incoming.transport if request.verb == "watch" else None
+            if watching is not None:
+                self._watches.add(watching)
             cut = None
             if rule is not None and rule.fault is Fault.DROP_WATCH and incoming.transport is not None:
                 # On a timer: an idle watch sends nothing, and must be cut all the same.
@@ -333,6 +337,8 @@ class FaultProxy:
             finally:
                 if cut is not None:
                     cut.cancel()
+                if watching is not None:
+                    self._watches.discard(watching)
             await reply.write_eof()
             return reply
 
@@ -346,4 +352,15 @@ class FaultProxy:
     # --- helpers for tests ---------------------------------------------------------------------------
 
     def set_rules(self, rules: Iterable[Rule]) -> None:
+        """Replace the rules; they apply to requests from now on (open watches go on until cut)."""
         self.rules = list(rules)
+
+    def drop_watches(self) -> int:
+        """Cut every watch stream open now, as a restarting API server or a load balancer would; the
+        number cut."""
+        dropped = list(self._watches)
+        for transport in dropped:
+            transport.abort()
+        self._watches.clear()
+        self.counts.injected[Fault.DROP_WATCH.value] += len(dropped)
+        return len(dropped)
