@@ -18,6 +18,7 @@ from typing import Any
 import kopf
 
 from kyma_istio.api import names
+from kyma_istio.api.v1alpha2 import State
 from kyma_istio.operator.metrics import Metrics
 from kyma_istio.operator.workqueue import WARNING_BACKOFF, Backoff, WorkQueue
 from kyma_istio.reconcile import pipeline
@@ -107,7 +108,9 @@ class Controller:
                 "pass ended %s: %s; retry in %.0fs", result.state, result.description, delay, extra=extra
             )
         else:
-            self.queue.succeeded(key, requeue_after_s=result.requeue_after)
+            # Only the pass after Ready is the periodic resync; a partial pass's requeue continues work.
+            periodic = result.state is State.READY
+            self.queue.succeeded(key, requeue_after_s=result.requeue_after, resync=periodic)
             log.info(
                 "pass ended %s in %.2fs; next in %s",
                 result.state,

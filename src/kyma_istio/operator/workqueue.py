@@ -88,15 +88,17 @@ class WorkQueue:
         self._failures.pop(key, None)
         self._warnings[key] = self._warnings.get(key, 0) + 1
         delay = min(WARNING_BACKOFF.delay(self._warnings[key]), cap_s)
-        self.add(key, after_s=delay, resync=True)
+        # Not a resync: a warning retry looks again, it does not re-run istioctl for drift repair.
+        self.add(key, after_s=delay, resync=False)
         return delay
 
-    def succeeded(self, key: str, *, requeue_after_s: float | None) -> None:
-        """Reset both backoffs; requeue for the periodic pass when asked to."""
+    def succeeded(self, key: str, *, requeue_after_s: float | None, resync: bool = True) -> None:
+        """Reset both backoffs; requeue when asked to: for the periodic pass (``resync``), or to continue
+        unfinished work (chunked restarts), which is no resync."""
         self._failures.pop(key, None)
         self._warnings.pop(key, None)
         if requeue_after_s is not None:
-            self.add(key, after_s=requeue_after_s, resync=True)
+            self.add(key, after_s=requeue_after_s, resync=resync)
 
     def failures(self, key: str) -> int:
         return self._failures.get(key, 0)

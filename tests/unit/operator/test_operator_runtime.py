@@ -6,8 +6,10 @@ from typing import Any, cast
 
 import pytest
 
+from kyma_istio.api.v1alpha2 import State
 from kyma_istio.operator.metrics import Metrics
 from kyma_istio.operator.runtime import Controller, fingerprint
+from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
 NOT_DUE_WAIT_S = 0.05
@@ -219,6 +221,22 @@ def test_the_passs_own_records_of_work_done_do_not_change_the_fingerprint(annota
     assert fingerprint(
         changed(body, ("metadata", "annotations"), {"a": "1", annotation: "x"})
     ) == fingerprint(body)
+
+
+@pytest.mark.parametrize(("state", "resync"), [(State.PROCESSING, False), (State.READY, True)])
+async def test_only_the_pass_after_ready_is_requeued_as_a_resync(
+    controller: Controller, monkeypatch: pytest.MonkeyPatch, state: State, resync: bool
+) -> None:
+    """A chunked restart's next pass continues work; were it a resync, it would re-run istioctl."""
+
+    async def ended(namespace: str, name: str, deps: Deps, *, resync: bool) -> pipeline.PassResult:
+        return pipeline.PassResult(state, 0.0)
+
+    monkeypatch.setattr(pipeline, "reconcile", ended)
+
+    await controller.run_pass("kyma-system/default", resync=False)
+
+    assert await next_key(controller) == ("kyma-system/default", resync)
 
 
 def test_kopf_never_owns_our_finalizer() -> None:

@@ -369,10 +369,21 @@ def test_the_warning_backoff_does_not_grow_the_error_backoff(queue: WorkQueue) -
     assert queue.failed("ns/a") == 1
 
 
-async def test_a_warned_key_is_due_after_its_delay_as_a_resync(queue: WorkQueue, clock: FakeClock) -> None:
+async def test_a_warned_key_is_due_after_its_delay_and_is_no_resync(
+    queue: WorkQueue, clock: FakeClock
+) -> None:
+    """A warning retry must not re-run istioctl, which a periodic resync does."""
     queue.warned("ns/a")
     await assert_nothing_due(queue)
 
     clock.advance(5)
 
-    assert await get_now(queue) == ("ns/a", True)
+    assert await get_now(queue) == ("ns/a", False)
+
+
+async def test_a_requeue_that_continues_work_is_no_resync(queue: WorkQueue, clock: FakeClock) -> None:
+    queue.succeeded("ns/a", requeue_after_s=60, resync=False)
+
+    clock.advance(60)
+
+    assert await get_now(queue) == ("ns/a", False)
