@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Tests run inside a fresh network namespace with only loopback up (see README, "Network safety").
 NETNS := unshare --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: help demo test unit integration lint testenv crd docs chart rbac lock audit clean
+.PHONY: help demo test unit integration lint testenv crd docs chart dashboard rbac lock audit clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ crd: $(STAMP) ## regenerate deploy/crds from the API model
 chart: testenv ## helm lint and render the operator chart
 	$$(testenv/build --print-bin-dir)/helm lint --strict --kube-version 1.34.2 deploy/chart
 	$$(testenv/build --print-bin-dir)/helm template kyma-istio deploy/chart --namespace kyma-system --kube-version 1.34.2 >/dev/null
+
+dashboard: $(STAMP) ## regenerate the chart's Grafana dashboard from kyma_istio.ops.dashboard
+	$(PY) -m kyma_istio.ops.dashboard > deploy/chart/files/dashboards/kyma-istio-operator.json
 
 docs: $(STAMP) ## regenerate docs/reference from the API model
 	$(VENV)/bin/kyma-istio reference > docs/reference/istio-cr.md

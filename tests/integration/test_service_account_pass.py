@@ -6,6 +6,7 @@ is there) and uninstalls again, and no request is refused along the way."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 from collections.abc import Callable, Iterator
@@ -140,6 +141,12 @@ async def _uninstall(admin: Deps, deps: Deps) -> None:
     # The chart's istio-system stays with the operator's Role in it; Istio's objects are gone.
     assert await admin.kube.get(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is not None
     assert await admin.kube.get(kinds.DEPLOYMENT, "istiod", names.ISTIO_NAMESPACE) is None
+    # The purge deletes Istio's CRDs; the API server removes them once its cleanup finalizer has run,
+    # which takes a moment on a loaded machine. A reinstall must not race a terminating CRD.
+    for _ in range(120):
+        if await admin.kube.get(kinds.CRD, "virtualservices.networking.istio.io") is None:
+            break
+        await asyncio.sleep(0.5)
     assert await admin.kube.get(kinds.CRD, "virtualservices.networking.istio.io") is None
 
 

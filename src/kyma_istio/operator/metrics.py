@@ -17,7 +17,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
-    PlatformCollector,
     ProcessCollector,
 )
 
@@ -37,8 +36,6 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         self._clock = clock
         r = self.registry
-        ProcessCollector(registry=r)
-        PlatformCollector(registry=r)
         self.build_info = Gauge(
             "kyma_istio_build_info",
             "Always 1; the operator's version, the Istio version it installs and its source revision.",
@@ -101,6 +98,8 @@ class Metrics:
             "kyma_istio_sidecar_restarts_total", "Sidecar restart actions by result.", ["result"], registry=r
         )
         self.queue_depth = Gauge("kyma_istio_workqueue_depth", "Keys waiting in the work queue.", registry=r)
+        # process_resident_memory_bytes, process_cpu_seconds_total, ...: the dashboard's memory panel.
+        ProcessCollector(registry=r)
 
     def observe_pass(self, *, state: State | None, failed: bool, duration_s: float) -> None:
         """A pass that wrote ``state`` (None: the CR is gone)."""
@@ -113,7 +112,9 @@ class Metrics:
             self.state.labels(state=s.value).set(1 if s is state else 0)
 
     def observe_exception(self, *, duration_s: float) -> None:
-        """A pass that raised: the CR's state is whatever was written last, so the state gauge stays."""
+        """A pass that raised: the CR's state is whatever was written last, so the state gauge stays;
+        the pass counts as an error of unknown state (alerts on ``result="error"`` see it)."""
+        self.reconciles.labels(result="error", state="Unknown").inc()
         self.reconcile_seconds.observe(duration_s)
         self._error("exception")
 

@@ -28,7 +28,7 @@ class Backoff:
 
 
 WARNING_BACKOFF = Backoff(base_s=5.0, max_s=60.0)
-"""Retries of a warning: soon after the user may have acted, then at most every minute (ADR 8)."""
+"""Retries of a warning: soon after the user may have acted, then at most every minute (ADR 9)."""
 
 
 @dataclass(order=True)

@@ -10,7 +10,7 @@ once and says how to requeue. Only this module sets conditions.
 Differences from the reference, on purpose (its section 15): one install per spec change (quirk 1), a
 deterministic oldest-CR tie-break (quirk 9), no later steps while another party's finalizer holds a
 deleted CR (quirk 10), warnings retried on a short capped backoff instead of the reference's growing one
-(quirk 11, ADR 8), the last-applied annotation read only after the delete branch (an unreadable one
+(quirk 11, ADR 9), the last-applied annotation read only after the delete branch (an unreadable one
 never blocks deletion), and a pass with nothing to do writes nothing (``Processing`` is not flashed on
 a quiet periodic pass).
 """
@@ -37,7 +37,7 @@ from kyma_istio.reconcile.draft import Draft, changed
 from kyma_istio.reconcile.steps import Condition
 
 WARNING_REQUEUE_S = 60.0
-"""The longest wait between retries of a warning (ADR 8). Most warnings clear by a user action that
+"""The longest wait between retries of a warning (ADR 9). Most warnings clear by a user action that
 sends no event to us (deleting a blocking VirtualService, restarting a pod by hand), so the queue retries
 them after 5 s, doubling up to this cap: a cleared warning is noticed within a minute."""
 

@@ -125,6 +125,7 @@ def test_a_pass_that_raises_keeps_the_last_state_and_counts_an_error() -> None:
     assert sample(metrics, "kyma_istio_reconcile_errors_total", cause="exception") == 1
     assert sample(metrics, "kyma_istio_reconcile_last_error_timestamp_seconds") == 1234.0
     assert sample(metrics, "kyma_istio_reconcile_total", result="error", state="Gone") is None
+    assert sample(metrics, "kyma_istio_reconcile_total", result="error", state="Unknown") == 1
 
 
 def test_a_pass_ending_in_error_counts_an_error() -> None:
@@ -154,3 +155,12 @@ def test_build_info_and_process_metrics_are_exposed(monkeypatch: pytest.MonkeyPa
     labels = {"version": __version__, "istio_version": pins.ISTIO_VERSION, "revision": "abc123"}
     assert sample(metrics, "kyma_istio_build_info", **labels) == 1
     assert "process_cpu_seconds_total" in generate_latest(metrics.registry).decode()
+
+
+def test_the_registry_carries_the_process_metrics_the_dashboard_shows() -> None:
+    metrics = Metrics()
+
+    resident = sample(metrics, "process_resident_memory_bytes")
+
+    assert resident is not None
+    assert resident > 0

@@ -340,7 +340,7 @@ async def test_the_event_flag_does_not_outlive_its_pass(queue: WorkQueue) -> Non
     assert await get_now(queue) == ("ns/a", False)
 
 
-# --- warnings (ADR 8) -----------------------------------------------------------------------------
+# --- warnings (ADR 9) -----------------------------------------------------------------------------
 
 
 def test_warnings_retry_after_five_seconds_doubling_to_a_minute(queue: WorkQueue) -> None:
