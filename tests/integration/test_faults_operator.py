@@ -8,12 +8,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from istio_fixtures import NS, crd_and_namespace, create_cr, drop_all_crs, get_cr, istio_system_settled
+from istio_fixtures import (
+    NS,
+    crd_and_namespace,
+    create_cr,
+    drop_all_crs,
+    get_cr,
+    istio_system_settled,
+    remove_istio_system,
+)
 from lightkube import Client, codecs
 from test_faults import proxy
 from test_restarter import _workload
@@ -49,6 +58,21 @@ class CountingInstaller:
 
     async def uninstall(self) -> InstallOutcome:
         return await self.inner.uninstall()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_istio_left(kubeconfig: Path, client: Client) -> Iterator[None]:
+    """Leave no Istio behind for later modules (they install their own): purge it and istio-system."""
+    yield
+    purged = subprocess.run(
+        [str(istioctl.find_istioctl()), "uninstall", "-y", "--purge", "--kubeconfig", str(kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert purged.returncode == 0, purged.stderr
+    remove_istio_system(client)
 
 
 @pytest.fixture
