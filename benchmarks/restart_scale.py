@@ -43,12 +43,29 @@ PODS_PER_NODE = 1_000
 # --- the operator process ---------------------------------------------------------------------------
 
 
-def _rss_mb(field: str) -> float:
+def rss_mb(field: str) -> float:
     """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+async def list_floor(kubeconfig: Path) -> float:
+    """The floor planning is compared with, timed in the same run (the machine is shared and noisy):
+    seconds of one bare paginated LIST of every pod, on a client of its own so no request is counted."""
+    from kyma_istio.cluster.kube import Kube
+    from kyma_istio.k8s import kinds
+    from kyma_istio.restart import gather
+
+    kube = Kube.connect(kubeconfig)
+    try:
+        began = time.perf_counter()
+        async for _ in kube.stream(kinds.POD, chunk_size=gather.PAGE_SIZE):
+            pass
+        return time.perf_counter() - began
+    finally:
+        await kube.close()
 
 
 async def _operator(
@@ -97,7 +114,9 @@ async def _operator(
     deps = Deps(kube=kube, installer=NoInstaller(), events=events, settings=settings)
     iop = merge(IstioSpec(), profile=Profile.PRODUCTION)
     expectation = sidecars.expectation_of(iop, IstioSpec(), None)
-    baseline_mb = _rss_mb("VmRSS")
+    baseline_mb = rss_mb("VmRSS")
+
+    list_seconds = await list_floor(kubeconfig)
 
     began = time.perf_counter()
     builder = PlanBuilder.for_restart(expectation)
@@ -110,9 +129,11 @@ async def _operator(
         "outdated": sum(summary.outdated.values()),
         "owners": len(plan.actions),
         "plan_seconds": round(plan_seconds, 3),
+        "list_seconds": round(list_seconds, 3),
+        "plan_to_list_ratio": round(plan_seconds / max(list_seconds, 1e-6), 1),
         "plan_requests_by_verb": plan_requests,
         "baseline_rss_mb": round(baseline_mb, 1),
-        "plan_peak_rss_mb": round(_rss_mb("VmHWM"), 1),
+        "plan_peak_rss_mb": round(rss_mb("VmHWM"), 1),
     }
     if restart:
         cr = {
@@ -133,7 +154,7 @@ async def _operator(
         second = await gather.build_plan(deps.kube, again, running_only=True, limit=settings.restart_limit)
         result["second_pass_actions"] = len(second.actions)
     result["requests_by_verb"] = dict(kube.requests)
-    result["peak_rss_mb"] = round(_rss_mb("VmHWM"), 1)
+    result["peak_rss_mb"] = round(rss_mb("VmHWM"), 1)
     await kube.close()
     return result
 
@@ -326,6 +347,8 @@ def bench(pods: int, *, wave_size: int, wave_timeout_s: float, setup_timeout_s: 
         "owners": full["owners"],
         "namespaces": NAMESPACES,
         "plan_seconds": full["plan_seconds"],
+        "list_seconds": full["list_seconds"],
+        "plan_to_list_ratio": full["plan_to_list_ratio"],
         "restart_seconds": full["restart_seconds"],
         "patches": full["patches"],
         "patches_per_owner": full["patches_per_owner"],
@@ -350,6 +373,8 @@ def _print(stages: list[tuple[str, dict[str, Any]]]) -> None:
     for name, f in stages:
         print(f"\n[{name}] {f['pods']} pods, {f['outdated']} outdated, {f['owners']} owners")
         print(f"  plan:     {f['plan_seconds']:.2f}s, requests {f['plan_requests_by_verb']}")
+        floor = f"{f['list_seconds']:.2f}s, plan/list {f['plan_to_list_ratio']:.1f}x"
+        print(f"  LIST:     bare paginated LIST of the same pods {floor}")
         print(
             f"  RSS:      baseline {f['baseline_rss_mb']:.1f} MB, after plan {f['plan_peak_rss_mb']:.1f} MB"
         )

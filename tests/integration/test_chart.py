@@ -181,6 +181,17 @@ def test_the_istio_system_namespace_is_left_out_when_disabled(release_namespace:
     assert len([doc for doc in objects if doc["kind"] == "Role"]) == 2
 
 
+def test_the_hub_is_passed_only_when_set_so_a_takeover_keeps_the_running_one(
+    rendered: list[dict[str, Any]], release_namespace: str
+) -> None:
+    def args(objects: list[dict[str, Any]]) -> list[str]:
+        return list(_by_kind(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"])
+
+    assert not [arg for arg in args(rendered) if arg.startswith("--hub")]
+    mirrored = _template(release_namespace, "operator.hub=mirror.example/istio")
+    assert "--hub=mirror.example/istio" in args(mirrored)
+
+
 def test_the_rendered_cluster_role_has_no_wildcard_and_no_unbounded_escalation(
     rendered: list[dict[str, Any]],
 ) -> None:

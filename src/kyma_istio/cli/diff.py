@@ -10,8 +10,10 @@ annotation, the spec and Istio tag of the last successful reconcile. It prints
 2. a unified diff between the IstioOperator now in force (recomputed from the last-applied spec with the
    last-applied tag, the cluster's profile and flavour) and the one the file's CR would produce.
 
-Only GET and LIST requests are sent. The recomputation assumes the same hub as ``--hub``; a profile or
-flavour change of the cluster since the last reconcile shows up in the diff as a change, which it is.
+Only GET and LIST requests are sent. Both sides use the hub the operator would install from: ``--hub``
+when given, else the installed istiod's (a takeover keeps it, ``mesh.takeover``), else the default. A
+profile or flavour change of the cluster since the last reconcile shows up in the diff as a change, which
+it is.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from kyma_istio.mesh import lastapplied
 from kyma_istio.mesh.change import read_last_applied
 from kyma_istio.mesh.desired import ClusterFacts, cluster_facts, desired_istio
 from kyma_istio.mesh.versions import Verdict, VersionDecision, decide_upgrade
+from kyma_istio.reconcile.takeover import resolve_hub
 
 EXIT_SAME = 0
 """The CR would change nothing in the IstioOperator and the version rule allows it (as ``kubectl diff``)."""
@@ -56,6 +59,8 @@ class ClusterView:
     """Whether an Istio CR of that name exists in kyma-system."""
     last: lastapplied.LastApplied | None
     """Its last-applied configuration, None when it has none (nothing installed by it yet)."""
+    hub: str
+    """The hub the operator would install from (``reconcile.takeover.resolve_hub``)."""
 
 
 class _ClusterReadError(Exception):
@@ -65,7 +70,7 @@ class _ClusterReadError(Exception):
 def diff_command(
     file: Path,
     kubeconfig: Path | None = None,
-    hub: str = pins.DEFAULT_HUB,
+    hub: str | None = None,
     *,
     experimental: bool = False,
     context: str | None = None,
@@ -88,19 +93,23 @@ def diff_command(
         return EXIT_REFUSED
     name = istio.metadata.name
     try:
-        view = asyncio.run(read_cluster(name, kubeconfig, context))
+        view = asyncio.run(read_cluster(name, kubeconfig, context, hub))
     except _ClusterReadError as error:
         err.print(Text(f"error: {error}", style="red"), soft_wrap=True)
         return EXIT_CLUSTER
-    return report(istio, name, file, view, hub=hub, experimental=experimental, console=out)
+    return report(istio, name, file, view, experimental=experimental, console=out)
 
 
-async def read_cluster(name: str, kubeconfig: Path | None, context: str | None = None) -> ClusterView:
-    """Nodes and the live CR ``kyma-system/<name>``; ``_ClusterReadError`` when they cannot be read."""
+async def read_cluster(
+    name: str, kubeconfig: Path | None, context: str | None = None, hub: str | None = None
+) -> ClusterView:
+    """Nodes, the live CR ``kyma-system/<name>`` and the hub in force (``hub`` when given, else the
+    installed istiod's); ``_ClusterReadError`` when they cannot be read."""
     kube = Kube.connect(kubeconfig, context=context)  # NoConfig: the boundary says what to fix (exit 2)
     try:
         cluster = cluster_facts(await kube.list_all(kinds.NODE))
         live = await kube.get(kinds.ISTIO, name, names.OPERATOR_NAMESPACE)
+        hub_in_force = await resolve_hub(kube, hub)
     except errors.ClusterError as error:
         raise _ClusterReadError(str(cluster_error(error, kube.target))) from None
     except ValueError as error:
@@ -114,7 +123,7 @@ async def read_cluster(name: str, kubeconfig: Path | None, context: str | None =
         raise _ClusterReadError(
             f"{names.OPERATOR_NAMESPACE}/{name}: {names.LAST_APPLIED_ANNOTATION} unreadable: {error}"
         ) from None
-    return ClusterView(cluster=cluster, live_found=live is not None, last=last)
+    return ClusterView(cluster=cluster, live_found=live is not None, last=last, hub=hub_in_force)
 
 
 def report(
@@ -123,7 +132,6 @@ def report(
     file: Path,
     view: ClusterView,
     *,
-    hub: str,
     experimental: bool,
     console: Console,
 ) -> int:
@@ -140,14 +148,14 @@ def report(
     if decision.path:
         console.print(f"  To proceed: {decision.path}.", soft_wrap=True)
 
-    wanted = desired_istio(istio.spec, view.cluster, hub=hub, experimental=experimental).iop
+    wanted = desired_istio(istio.spec, view.cluster, hub=view.hub, experimental=experimental).iop
     if view.last is None:
         why = "the CR was never reconciled" if view.live_found else "no Istio CR of that name exists"
         console.print(f"IstioOperator in force: none ({key}: {why}; nothing installed by it)")
         before_text, before_label = "", "(nothing installed)"
     else:
         in_force = desired_istio(
-            view.last.spec, view.cluster, hub=hub, experimental=experimental, tag=view.last.istio_tag
+            view.last.spec, view.cluster, hub=view.hub, experimental=experimental, tag=view.last.istio_tag
         ).iop
         before_text, before_label = to_yaml(in_force), f"{key} (last applied, {view.last.istio_tag})"
     after_text = to_yaml(wanted)

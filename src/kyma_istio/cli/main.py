@@ -28,6 +28,8 @@ app = typer.Typer(
     context_settings={"max_content_width": 100, "help_option_names": ["-h", "--help"]},
 )
 
+HUB_HELP = "registry of Istio's images (default: the installed istiod's, else " + pins.DEFAULT_HUB + ")"
+
 Kubeconfig = Annotated[
     Path | None,
     typer.Option(
@@ -116,7 +118,7 @@ def diff(
     file: CrFile,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
-    hub: Annotated[str, typer.Option(help="registry of Istio's images")] = pins.DEFAULT_HUB,
+    hub: Annotated[str | None, typer.Option(help=HUB_HELP)] = None,
     experimental: Annotated[bool, typer.Option(help="honour spec.experimental")] = False,
 ) -> None:
     """Show, changing nothing, the version verdict and how the IstioOperator in force would change.
@@ -134,7 +136,7 @@ def plan_restarts(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     output: Annotated[Tabular, typer.Option("-o", "--output", help="output format")] = Tabular.TABLE,
-    hub: Annotated[str, typer.Option(help="registry of Istio's images")] = pins.DEFAULT_HUB,
+    hub: Annotated[str | None, typer.Option(help=HUB_HELP)] = None,
     profile: Annotated[
         str | None, typer.Option(help="production or evaluation (default: from nodes)")
     ] = None,
@@ -210,9 +212,7 @@ def run(
     rate_limiter_frequency: Annotated[
         float, typer.Option(min=0, help="API requests per second after the burst (0: no limit)")
     ] = 30.0,
-    hub: Annotated[
-        str, typer.Option(envvar="KYMA_ISTIO_HUB", help="registry of Istio's images")
-    ] = pins.DEFAULT_HUB,
+    hub: Annotated[str | None, typer.Option(envvar="KYMA_ISTIO_HUB", help=HUB_HELP)] = None,
     experimental: Annotated[
         bool, typer.Option(help="honour spec.experimental (experimental flavour)")
     ] = False,

@@ -36,6 +36,7 @@ from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.reconcile import singleton
 from kyma_istio.reconcile.context import Settings
 from kyma_istio.reconcile.sidecars import expectation_of
+from kyma_istio.reconcile.takeover import resolve_hub
 from kyma_istio.restart.gather import build_plan
 from kyma_istio.restart.outcomes import Outcome, PodOutcome, RestartPlan, waves
 from kyma_istio.restart.plan import PlanBuilder
@@ -76,7 +77,8 @@ async def compute_plan(
     cluster = cluster_facts(await kube.list_all(kinds.NODE))
     if profile is not None:
         cluster = dataclasses.replace(cluster, profile=profile)
-    wanted = desired_istio(spec, cluster, hub=settings.hub, experimental=settings.experimental)
+    hub = await resolve_hub(kube, settings.hub)
+    wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental)
     expectation = expectation_of(wanted.iop, spec, last)
     builder = PlanBuilder.for_restart(expectation)
     plan = await build_plan(kube, builder, running_only=True, limit=settings.restart_limit)
@@ -204,7 +206,7 @@ def render_table(report: PlanReport, console: Console) -> None:
 def plan_restarts_command(
     kubeconfig: Path | None,
     output: str,
-    hub: str,
+    hub: str | None,
     profile: str | None,
     *,
     context: str | None = None,

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kyma_istio import pins
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s.seam import EventSink, KubeApi
 
@@ -22,8 +21,9 @@ from kyma_istio.k8s.seam import EventSink, KubeApi
 class Settings:
     """Operator settings; the defaults are the reference's (spec section 11.1) where it has one."""
 
-    hub: str = pins.DEFAULT_HUB
-    """Registry of Istio's images (pilot, proxyv2, install-cni)."""
+    hub: str | None = None
+    """Registry of Istio's images (pilot, proxyv2, install-cni); None: the running istiod's, else
+    the default hub (``mesh.takeover``)."""
     reconciliation_interval_s: float = 10 * 3600.0
     """Periodic re-reconcile after Ready (drift repair)."""
     partial_requeue_s: float = 60.0

@@ -27,6 +27,7 @@ from kyma_istio.mesh.versions import Verdict, decide_upgrade
 from kyma_istio.reconcile import finalizer, managed
 from kyma_istio.reconcile.context import CURRENT_STEP, Deps
 from kyma_istio.reconcile.steps import Installed
+from kyma_istio.reconcile.takeover import resolve_hub
 
 
 async def write_last_applied(cr: dict[str, Any], spec: IstioSpec, hash_: str, deps: Deps) -> dict[str, Any]:
@@ -76,7 +77,11 @@ async def install(
     CURRENT_STEP.set("merge")
     settings = deps.settings
     try:
-        wanted = desired_istio(spec, cluster, hub=settings.hub, experimental=settings.experimental)
+        hub = await resolve_hub(deps.kube, settings.hub)
+    except errors.ClusterError as err:
+        return c.INSTALL_CHECK_FAILED.problem(f"cannot read the installed istiod: {err}")
+    try:
+        wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental)
     except (ValueError, KeyError, TypeError) as err:
         return c.MERGE_FAILED.problem(str(err))
     installed = Installed(
@@ -117,9 +122,8 @@ async def _install(work: _Work) -> c.Problem | None:
             "IstioOperator unchanged and installation verified; istioctl not run"
         )
         return None
-    started = (
-        f"Installing Istio {pins.ISTIO_VERSION} ({work.cluster.profile} profile, hub {deps.settings.hub})"
-    )
+    hub = work.installed.iop["spec"]["hub"]
+    started = f"Installing Istio {pins.ISTIO_VERSION} ({work.cluster.profile} profile, hub {hub})"
     await announce(deps.events, cr, EventReason.INSTALL_STARTED, started)
     result = await deps.installer.install(work.installed.iop)
     deps.observer.observe_install(result.duration_s, result.ok)

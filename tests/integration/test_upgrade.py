@@ -1,0 +1,343 @@
+"""Real upgrades and takeover on the local cluster, from installations made by istioctl itself.
+
+The previous release's cluster is built as that release leaves it: Istio 1.22.3 installed by istioctl
+1.22.3 (``testenv/istioctl-1.22``) with Kyma's IstioOperator from Kyma's registry, the CR carrying the
+previous release's last-applied annotation, and Deployments in an injection-enabled namespace whose pods
+got the 1.22.3 sidecar from Istio's own injector (the session's real istiod serves the webhook with the
+installed injector templates). The operator then upgrades it (one pass driven
+directly, or the real process killed in the middle), refuses versions the rule forbids without touching
+``istio-system``, and takes over a Kyma 1.23.2 installation without restarting anything.
+
+Every test starts from a purged cluster: the tests of other modules leave Istio installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from istio_fixtures import NS, crd_and_namespace, istio_cr, make_deps, remove_istio_system
+from lightkube import Client
+from lightkube.resources.apps_v1 import DaemonSet, Deployment
+from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount
+from lightkube.resources.policy_v1 import PodDisruptionBudget
+from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
+from operator_process import OperatorProcess, operator
+from rich.console import Console
+from workloads import pause_deployment
+
+from kyma_istio import pins
+from kyma_istio.api import names
+from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.cli.diff import EXIT_SAME, diff_command
+from kyma_istio.cli.plan_restarts import plan_restarts_command
+from kyma_istio.cluster.kinds import resource
+from kyma_istio.devenv import tools
+from kyma_istio.installer import istioctl
+from kyma_istio.k8s import kinds
+from kyma_istio.mesh.desired import cluster_facts, desired_istio
+from kyma_istio.mesh.lastapplied import render_last_applied
+from kyma_istio.reconcile import pipeline
+from kyma_istio.reconcile.context import Deps
+
+pytestmark = pytest.mark.integration
+
+__all__ = ["crd_and_namespace", "operator"]  # fixtures used by name
+
+PREVIOUS_VERSION = "1.22.3"
+PREVIOUS_TAG = f"{PREVIOUS_VERSION}-distroless"
+PREVIOUS_ISTIOCTL = "istioctl-1.22"
+"""The previous release line's istioctl, built by ``testenv/build istioctl-1.22``."""
+HUB = pins.KYMA_HUB
+"""The registry the Kyma Istio module installs from, which a takeover must keep."""
+WORKLOADS = ("orders", "payments")
+REPLICAS = 2
+LOG = logging.getLogger("tests.upgrade")
+ISTIO = resource(kinds.ISTIO)
+WaitFor = Callable[..., Any]
+
+LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
+ISTIO_SYSTEM_KINDS: tuple[Any, ...] = (
+    ConfigMap,
+    Deployment,
+    DaemonSet,
+    HorizontalPodAutoscaler,
+    Pod,
+    PodDisruptionBudget,
+    Role,
+    RoleBinding,
+    Secret,
+    Service,
+    ServiceAccount,
+)
+
+
+# --- set-up ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]:
+    """Reconciler dependencies with no hub configured (the takeover rule decides)."""
+    made = make_deps(kubeconfig)
+    assert made.settings.hub is None
+    yield made
+    for cr in await made.kube.list_all(kinds.ISTIO, namespace=NS):
+        name = cr["metadata"]["name"]
+        await made.kube.patch(kinds.ISTIO, name, {"metadata": {"finalizers": None}}, namespace=NS)
+        await made.kube.delete(kinds.ISTIO, name, namespace=NS)
+    await made.kube.close()
+
+
+def _istioctl(kubeconfig: Path, binary: str) -> istioctl.Istioctl:
+    return istioctl.Istioctl(tools.find_tool(binary), kubeconfig=kubeconfig, log=LOG)
+
+
+async def _istio_by_istioctl(deps: Deps, client: Client, kubeconfig: Path, *, binary: str, tag: str) -> None:
+    """A purged cluster, then Kyma's IstioOperator (empty CR, Kyma hub, ``tag``) installed by ``binary``."""
+    purged = await _istioctl(kubeconfig, "istioctl").uninstall_purge()
+    assert purged.ok, purged.summary
+    remove_istio_system(client)
+    cluster = cluster_facts(await deps.kube.list_all(kinds.NODE))
+    iop = desired_istio(IstioSpec(), cluster, hub=HUB, experimental=False, tag=tag).iop
+    installed = await _istioctl(kubeconfig, binary).install(iop, readiness_timeout_s=120)
+    assert installed.ok, installed.summary
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{tag}"
+
+
+def _kyma_cr(tag: str) -> dict[str, Any]:
+    """The CR as the Kyma module leaves it: its finalizer and last-applied annotation at ``tag``."""
+    annotations = {names.LAST_APPLIED_ANNOTATION: render_last_applied(IstioSpec(), tag)}
+    return istio_cr("default", {}, annotations=annotations, finalizers=[names.FINALIZER])
+
+
+async def _previous_release(deps: Deps, client: Client, kubeconfig: Path) -> None:
+    await _istio_by_istioctl(deps, client, kubeconfig, binary=PREVIOUS_ISTIOCTL, tag=PREVIOUS_TAG)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(PREVIOUS_TAG))
+
+
+def _proxy_images(client: Client, namespace: str, app: str) -> list[str]:
+    """The istio-proxy image of every live pod of ``app``."""
+    pods = client.list(Pod, namespace=namespace, labels={"app": app})
+    return sorted(
+        c.image
+        for p in pods
+        if p.metadata is not None and p.metadata.deletionTimestamp is None and p.spec is not None
+        for c in p.spec.containers
+        if c.name == "istio-proxy" and c.image
+    )
+
+
+def _all_on(client: Client, namespace: str, image: str) -> bool:
+    return all(_proxy_images(client, namespace, app) == [image] * REPLICAS for app in WORKLOADS)
+
+
+def _workloads(client: Client, namespace: str, wait_for: WaitFor, proxy: str) -> dict[str, int]:
+    """Deployments in an injection-enabled ``namespace`` whose pods run ``proxy``; their generations."""
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    for app in WORKLOADS:
+        client.create(pause_deployment(app, namespace, REPLICAS))
+    wait_for(f"every pod on {proxy}", lambda: _all_on(client, namespace, proxy), timeout=120)
+    return _generations(client, namespace)
+
+
+def _generations(client: Client, namespace: str) -> dict[str, int]:
+    found = {d.metadata.name: d.metadata.generation for d in client.list(Deployment, namespace=namespace)}
+    return {name: int(generation) for name, generation in found.items() if name and generation}
+
+
+def _image(client: Client, kind: Any, name: str, container: str | None = None) -> str:
+    obj = client.get(kind, name, namespace=names.ISTIO_NAMESPACE)
+    containers = obj.spec.template.spec.containers
+    return next(str(c.image) for c in containers if container is None or c.name == container)
+
+
+def _templates(client: Client) -> dict[str, Any]:
+    """The pod templates of istiod, the ingress gateway and CNI: a change would roll their pods.
+
+    Generations are no measure here: the HorizontalPodAutoscalers scale istiod and the gateway.
+    """
+    return {
+        f"{kind.__name__}/{name}": client.get(kind, name, namespace=names.ISTIO_NAMESPACE).to_dict()["spec"][
+            "template"
+        ]
+        for kind, name in (
+            (Deployment, "istiod"),
+            (Deployment, names.INGRESS_GATEWAY),
+            (DaemonSet, "istio-cni-node"),
+        )
+    }
+
+
+def _settled(client: Client) -> bool:
+    """Every autoscaler of istio-system has acted and every Deployment there is rolled out, so nothing
+    but a pass could still change the namespace."""
+    deployments = {d.metadata.name: d for d in client.list(Deployment, namespace=names.ISTIO_NAMESPACE)}
+    for hpa in client.list(HorizontalPodAutoscaler, namespace=names.ISTIO_NAMESPACE):
+        target = deployments.get(hpa.spec.scaleTargetRef.name)
+        if hpa.status is None or target is None or hpa.status.desiredReplicas != target.spec.replicas:
+            return False
+    return all(
+        d.status is not None
+        and d.status.observedGeneration == d.metadata.generation
+        and d.status.readyReplicas == d.spec.replicas == d.status.replicas
+        for d in deployments.values()
+    )
+
+
+def _istio_system_versions(client: Client) -> dict[str, str]:
+    """``kind/name -> resourceVersion`` of every object in istio-system a pass could touch."""
+    versions = {"Namespace": str(client.get(Namespace, names.ISTIO_NAMESPACE).metadata.resourceVersion)}
+    for kind in ISTIO_SYSTEM_KINDS:
+        for obj in client.list(kind, namespace=names.ISTIO_NAMESPACE):
+            if LEADER_ANNOTATION in (obj.metadata.annotations or {}):
+                continue  # istiod's own leader election, renewed by the running istiod, not by a pass
+            versions[f"{kind.__name__}/{obj.metadata.name}"] = str(obj.metadata.resourceVersion)
+    return versions
+
+
+async def _pass_to_ready(deps: Deps, *, resync: bool = False) -> pipeline.PassResult:
+    result = await pipeline.reconcile(NS, "default", deps, resync=resync)
+    assert result.state is not None and result.state.value == "Ready", result.description
+    return result
+
+
+async def _last_tag(deps: Deps) -> str:
+    cr = await deps.kube.get(kinds.ISTIO, "default", NS)
+    assert cr is not None
+    return str(json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])["IstioTag"])
+
+
+def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wait_for: WaitFor) -> None:
+    """Istio's components on the target from the kept hub; each workload restarted exactly once."""
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
+    assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    assert _image(client, DaemonSet, "istio-cni-node") == f"{HUB}/install-cni:{pins.ISTIO_TAG}"
+    assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
+    target = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
+
+
+# --- upgrade --------------------------------------------------------------------------------------
+
+
+async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once(
+    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor
+) -> None:
+    await _previous_release(deps, client, kubeconfig)
+    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}")
+
+    await _pass_to_ready(deps)
+
+    assert await _last_tag(deps) == pins.ISTIO_TAG
+    _assert_upgraded(client, namespace, before, wait_for)
+    after = _generations(client, namespace)
+    await _pass_to_ready(deps)
+    await _pass_to_ready(deps, resync=True)
+    assert _generations(client, namespace) == after
+
+
+@pytest.mark.parametrize("recorded", ["1.21.0-distroless", "1.24.0-distroless"])
+async def test_a_refused_version_modifies_nothing_in_istio_system(
+    *, deps: Deps, client: Client, kubeconfig: Path, wait_for: WaitFor, recorded: str
+) -> None:
+    await _istio_by_istioctl(deps, client, kubeconfig, binary=PREVIOUS_ISTIOCTL, tag=PREVIOUS_TAG)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(recorded))
+    wait_for("istio-system to settle", lambda: _settled(client), timeout=120)
+    versions = _istio_system_versions(client)
+
+    result = await pipeline.reconcile(NS, "default", deps)
+
+    assert result.state is not None and result.state.value == "Warning", result.description
+    assert "Istio version update is not allowed" in result.description
+    assert _istio_system_versions(client) == versions
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{PREVIOUS_TAG}"
+    assert await _last_tag(deps) == recorded
+
+
+def _istio_state(client: Client) -> tuple[str | None, str | None]:
+    """The CR's state and last-applied tag, read through the admin client."""
+    found = [cr for cr in client.list(ISTIO, namespace=NS) if cr.metadata.name == "default"]
+    if not found:
+        return None, None
+    cr = found[0]
+    state = (cr.get("status") or {}).get("state")
+    text = (cr.metadata.annotations or {}).get(names.LAST_APPLIED_ANNOTATION)
+    return state, None if text is None else json.loads(text)["IstioTag"]
+
+
+async def test_an_operator_killed_mid_upgrade_converges_after_a_restart(
+    *,
+    deps: Deps,
+    client: Client,
+    kubeconfig: Path,
+    namespace: str,
+    wait_for: WaitFor,
+    operator: Callable[[], OperatorProcess],
+) -> None:
+    await _previous_release(deps, client, kubeconfig)
+    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}")
+    first = operator()
+    wait_for("the upgrade's istioctl install", first.istioctl_running, timeout=180)
+
+    first.kill()
+
+    assert _istio_state(client) == ("Processing", PREVIOUS_TAG)
+    second = operator()
+    deadline = time.monotonic() + 300
+    while _istio_state(client) != ("Ready", pins.ISTIO_TAG):
+        assert second.proc.poll() is None, second.log_tail()
+        assert time.monotonic() < deadline, second.log_tail()
+        await asyncio.sleep(0.2)
+    _assert_upgraded(client, namespace, before, wait_for)
+
+
+# --- takeover -------------------------------------------------------------------------------------
+
+
+async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_no_change(
+    *,
+    deps: Deps,
+    client: Client,
+    kubeconfig: Path,
+    namespace: str,
+    wait_for: WaitFor,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=pins.ISTIO_TAG)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(pins.ISTIO_TAG))
+    current = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    before = _workloads(client, namespace, wait_for, current)
+    pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
+    control_plane = _templates(client)
+
+    cr_file = tmp_path / "istio.yaml"
+    cr_file.write_text(yaml.safe_dump(istio_cr("default", {})))
+    out = Console(record=True, width=200)
+    # The commands run their own event loop (asyncio.run), so they run in a thread here.
+    code = await asyncio.to_thread(diff_command, cr_file, kubeconfig, console=out, error_console=out)
+    assert code == EXIT_SAME, out.export_text()
+    assert "IstioOperator: no difference" in out.export_text()
+    capsys.readouterr()
+    code = await asyncio.to_thread(plan_restarts_command, kubeconfig, "json", None, None, error_console=out)
+    assert code == 0, out.export_text()
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["expectedImage"] == current
+    assert [row for row in plan["restart"] if row["namespace"] == namespace] == [], json.dumps(plan)
+
+    await _pass_to_ready(deps)
+    await _pass_to_ready(deps, resync=True)
+
+    assert _generations(client, namespace) == before
+    assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
+    assert _all_on(client, namespace, current)
+    assert _templates(client) == control_plane
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
