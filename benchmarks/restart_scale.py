@@ -142,7 +142,7 @@ async def _operator(
             "metadata": {"name": "bench"},
         }
         began = time.perf_counter()
-        failures = await sidecars.execute(deps, plan, builder.selection, cr)
+        failures = (await sidecars.execute(deps, plan, builder.selection, cr)).failures
         result["restart_seconds"] = round(time.perf_counter() - began, 3)
         result["failures"] = len(failures)
         result["slow_waves"] = events.posted["RolloutSlow"]

@@ -10,6 +10,7 @@ any user. For a ServiceAccount user name the API server adds the ServiceAccount 
 
 import secrets
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -586,8 +587,12 @@ def operator_kubeconfig(
 
 @pytest.mark.parametrize("profile", ["production", "evaluation"])
 def test_istioctl_installs_and_purges_the_modules_istio_as_the_service_account(
-    operator_kubeconfig: Path, kubeconfig: Path, tmp_path: Path, profile: str
+    operator_kubeconfig: Path, kubeconfig: Path, tmp_path: Path, profile: str, client: Client
 ) -> None:
+    # A previous purge deletes Istio's CRDs; the API server removes them once its cleanup finalizer has
+    # run, which takes a while on a loaded machine. An install racing a terminating CRD fails with
+    # "failed to verify CRD creation" (seen in make test).
+    _wait_crds_settled(client, "destinationrules.networking.istio.io", "virtualservices.networking.istio.io")
     rendered = subprocess.run(
         [
             str(ROOT / ".venv" / "bin" / "kyma-istio"),
@@ -622,3 +627,20 @@ def test_istioctl_installs_and_purges_the_modules_istio_as_the_service_account(
             _istioctl("uninstall", "-y", "--purge", kubeconfig=kubeconfig)
     assert purged.returncode == 0, purged.stdout + purged.stderr
     assert "forbidden" not in purged.stdout + purged.stderr
+
+
+def _wait_crds_settled(client: Client, *crd_names: str, timeout_s: float = 120.0) -> None:
+    """Wait until none of these CRDs is terminating (gone, or present and not being deleted)."""
+    deadline = time.monotonic() + timeout_s
+    for name in crd_names:
+        while True:
+            try:
+                crd = client.get(CustomResourceDefinition, name)
+            except ApiError as err:
+                if err.status.code == 404:
+                    break
+                raise
+            if crd.metadata is None or crd.metadata.deletionTimestamp is None:
+                break
+            assert time.monotonic() < deadline, f"CRD {name} still terminating"
+            time.sleep(0.5)

@@ -356,7 +356,7 @@ async def _pass(
     deps.kube.recent_writes.clear()
     builder = PlanBuilder.for_restart(_expectation())
     plan = await gather.build_plan(deps.kube, builder, running_only=True, limit=limit, namespace=namespace)
-    failures = await sidecars.execute(deps, plan, builder.selection, _cr(namespace))
+    failures = (await sidecars.execute(deps, plan, builder.selection, _cr(namespace))).failures
     return plan, failures, _writes(deps)
 
 
@@ -597,7 +597,7 @@ async def test_many_owners_are_read_by_listing_and_each_is_still_restarted_exact
     # Pods, ReplicaSets and Deployments by the page, plus the namespaces: far fewer GETs than owners.
     assert requests["GET"] - gets < count
     assert [a.workload.name for a in first.actions] == apps
-    assert await sidecars.execute(deps, first, builder.selection, _cr(namespace)) == {}
+    assert (await sidecars.execute(deps, first, builder.selection, _cr(namespace))).failures == {}
     # As many patches as owners, and every owner stamped: exactly one each.
     assert requests["PATCH"] - patches == count
     for app in apps:

@@ -32,6 +32,7 @@ class EventReason(enum.Enum):
     INGRESS_GATEWAY_RESTARTED = ("IngressGatewayRestarted", _N)
     SIDECAR_RESTART = ("SidecarRestart", _N)
     SIDECAR_RESTART_FAILED = ("SidecarRestartFailed", _W)
+    EVICTION_HELD = ("EvictionHeld", _N)
     ROLLOUT_SLOW = ("RolloutSlow", _W)
     MANUAL_RESTART_REQUIRED = ("ManualRestartRequired", _W)
     STATE_PROCESSING = ("StateProcessing", _N)

@@ -23,7 +23,11 @@ ISTIO_NAMESPACE: Final = "istio-system"
 FINALIZER: Final = "istios.operator.kyma-project.io/istio-installation"
 LAST_APPLIED_ANNOTATION: Final = "operator.kyma-project.io/lastAppliedConfiguration"
 IOP_HASH_ANNOTATION: Final = "istio-operator.kyma-project.io/istio-operator-hash"
-"""Hash of the IstioOperator last installed successfully; ours, next to Kyma's last-applied annotation."""
+"""Hash of the IstioOperator last installed successfully; ours, next to Kyma's last-applied annotation.
+Written as soon as istioctl succeeded, so a pass that continues (restarts left, a warning) skips it."""
+GATEWAY_RESTARTED_FOR_ANNOTATION: Final = "istio-operator.kyma-project.io/gateway-restarted-for"
+"""The ``numTrustedProxies`` the ingress gateway was last restarted for (``unset`` when absent); written
+right after the restart, so continuation passes do not restart it again (ours, beyond the reference)."""
 RESTARTED_AT_ANNOTATION: Final = "istio-operator.kyma-project.io/restartedAt"
 RESTART_TARGET_ANNOTATION: Final = "istio-operator.kyma-project.io/restartTarget"
 """Hash of the proxy image and config an owner was last restarted for (ours, beyond the reference)."""

@@ -1,8 +1,9 @@
 """A thin, dict-based facade over lightkube's AsyncClient.
 
-Why a facade: every call site gets the same error translation (``errors.translate``), the same field
-manager for server-side apply, and the request counter that the "a no-change reconcile writes nothing"
-check and the benchmarks read. Objects go in and come out as plain dicts.
+Why a facade: every call site gets the same error translation (``errors.translate``), the same retries
+of transient failures (``cluster.retry``, policy in ``k8s.retry``), the same field manager for
+server-side apply, and the request counter that the "a no-change reconcile writes nothing" check and the
+benchmarks read. Objects go in and come out as plain dicts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kyma_istio.api import names
 from kyma_istio.cluster import errors
 from kyma_istio.cluster.kinds import resource
 from kyma_istio.cluster.kubeconfig import Resolved, resolve
+from kyma_istio.cluster.retry import Retrier
 from kyma_istio.k8s.kinds import Kind
 from kyma_istio.k8s.ratelimit import TokenBucket
 from kyma_istio.k8s.seam import EXISTS, Obj, PatchType
@@ -47,12 +49,19 @@ class Kube:
     """The operator's API access (``k8s.seam.KubeApi``); create one per process, ``close()`` it at the end."""
 
     def __init__(
-        self, client: AsyncClient, *, target: str = "the API server", limiter: TokenBucket | None = None
+        self,
+        client: AsyncClient,
+        *,
+        target: str = "the API server",
+        limiter: TokenBucket | None = None,
+        retrier: Retrier | None = None,
     ) -> None:
         self._client = client
         self.target = target
         """The server and context connected to, for error messages."""
         self.limiter = limiter
+        self.retrier = retrier or Retrier()
+        """Retries transient failures of every call; its counters say how often it had to."""
         self.requests: collections.Counter[str] = collections.Counter()
         """HTTP requests sent, by method (GET, POST, PUT, PATCH, DELETE)."""
         self.recent_writes: collections.deque[str] = collections.deque(maxlen=50)
@@ -103,13 +112,17 @@ class Kube:
 
     async def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
         """The object, or None when it (or its kind) does not exist."""
-        try:
-            return _as_dict(await self._client.get(resource(kind), name, namespace=namespace))
-        except (ApiError, httpx2.HTTPError, OSError) as err:
-            translated = errors.translate(err, f"get {kind} {_key(namespace, name)}")
-            if isinstance(translated, errors.NotFound):
-                return None
-            raise translated from err
+
+        async def once() -> Obj | None:
+            try:
+                return _as_dict(await self._client.get(resource(kind), name, namespace=namespace))
+            except (ApiError, httpx2.HTTPError, OSError) as err:
+                translated = errors.translate(err, f"get {kind} {_key(namespace, name)}")
+                if isinstance(translated, errors.NotFound):
+                    return None
+                raise translated from err
+
+        return await self.retrier.call(once)
 
     async def stream(
         self,
@@ -120,21 +133,45 @@ class Kube:
         fields: Mapping[str, Any] | None = None,
         chunk_size: int | None = 500,
     ) -> AsyncIterator[Obj]:
-        """Stream objects page by page (``limit`` + ``continue``); the caller reduces them as they come."""
+        """Stream objects page by page (``limit`` + ``continue``); the caller reduces them as they come.
+
+        A transient failure before the first object is retried; after it, the caller has seen objects
+        and must start over itself (as it must for an expired continue token), so it is raised."""
         ns: Any = namespace if namespace is not None else ("*" if kind.namespaced else None)
         selector = None if labels is None else {k: _selector(v) for k, v in labels.items()}
+        client: Any = self._client
+        pages = None
+
+        async def first() -> Obj | None:
+            nonlocal pages
+            pages = aiter(
+                client.list(
+                    resource(kind), namespace=ns, labels=selector, fields=fields, chunk_size=chunk_size
+                )
+            )
+            return await self._next(pages, kind)
+
+        obj = await self.retrier.call(first)
+        while obj is not None and pages is not None:
+            yield obj
+            obj = await self._next(pages, kind)
+
+    async def _next(self, pages: AsyncIterator[Any], kind: Kind) -> Obj | None:
         try:
-            client: Any = self._client
-            async for obj in client.list(
-                resource(kind), namespace=ns, labels=selector, fields=fields, chunk_size=chunk_size
-            ):
-                yield _as_dict(obj)
+            return _as_dict(await anext(pages))
+        except StopAsyncIteration:
+            return None
         except (ApiError, httpx2.HTTPError, OSError) as err:
             raise errors.translate(err, f"list {kind.plural}") from err
 
     async def list_all(self, kind: Kind, **options: Any) -> list[Obj]:
-        """Every object of a (small) list; ``options`` as for :meth:`stream`."""
-        return [obj async for obj in self.stream(kind, **options)]
+        """Every object of a (small) list; ``options`` as for :meth:`stream`. Held in memory, so a
+        transient failure on any page retries the whole listing."""
+
+        async def once() -> list[Obj]:
+            return [obj async for obj in self.stream(kind, **options)]
+
+        return await self.retrier.call(once)
 
     async def patch(
         self,
@@ -148,64 +185,92 @@ class Kube:
     ) -> Obj:
         """A merge (default), strategic or JSON patch; ``status`` targets the status subresource."""
         target = resource(kind).Status if status else resource(kind)
-        try:
-            result = await self._client.patch(
-                target, name, patch, namespace=namespace, patch_type=_PATCH_TYPES[patch_type]
-            )
-        except (ApiError, httpx2.HTTPError, OSError) as err:
-            raise errors.translate(err, f"patch {kind} {_key(namespace, name)}") from err
-        return _as_dict(result)
+
+        async def once() -> Obj:
+            # The same body on every attempt: a patch that reached the server before its reply was lost
+            # changes nothing the second time (a rollout stamp carries its time from before the loop).
+            try:
+                result = await self._client.patch(
+                    target, name, patch, namespace=namespace, patch_type=_PATCH_TYPES[patch_type]
+                )
+            except (ApiError, httpx2.HTTPError, OSError) as err:
+                raise errors.translate(err, f"patch {kind} {_key(namespace, name)}") from err
+            return _as_dict(result)
+
+        return await self.retrier.call(once)
 
     async def apply(self, kind: Kind, obj: Mapping[str, Any], *, force: bool = True) -> Obj:
         """Server-side apply with the operator's field manager; ``force`` takes over conflicting fields."""
         meta = obj.get("metadata", {})
-        try:
-            result = await self._client.patch(
-                resource(kind),
-                meta["name"],
-                dict(obj),
-                namespace=meta.get("namespace"),
-                patch_type=lightkube_types.PatchType.APPLY,
-                field_manager=names.FIELD_MANAGER,
-                force=force,
-            )
-        except (ApiError, httpx2.HTTPError, OSError) as err:
-            what = f"apply {kind} {_key(meta.get('namespace'), meta.get('name', '?'))}"
-            raise errors.translate(err, what) from err
-        return _as_dict(result)
+
+        async def once() -> Obj:
+            try:
+                result = await self._client.patch(
+                    resource(kind),
+                    meta["name"],
+                    dict(obj),
+                    namespace=meta.get("namespace"),
+                    patch_type=lightkube_types.PatchType.APPLY,
+                    field_manager=names.FIELD_MANAGER,
+                    force=force,
+                )
+            except (ApiError, httpx2.HTTPError, OSError) as err:
+                what = f"apply {kind} {_key(meta.get('namespace'), meta.get('name', '?'))}"
+                raise errors.translate(err, what) from err
+            return _as_dict(result)
+
+        return await self.retrier.call(once)
 
     async def create(self, kind: Kind, obj: Mapping[str, Any]) -> Obj:
+        """Create; a retry after a lost reply may meet the object it created (``Conflict``)."""
         meta = obj.get("metadata", {})
-        try:
-            client: Any = self._client
-            result = await client.create(resource(kind).from_dict(dict(obj)), namespace=meta.get("namespace"))
-        except (ApiError, httpx2.HTTPError, OSError) as err:
-            name = meta.get("name", meta.get("generateName", "?"))
-            what = f"create {kind} {_key(meta.get('namespace'), name)}"
-            raise errors.translate(err, what) from err
-        return _as_dict(result)
+
+        async def once() -> Obj:
+            try:
+                client: Any = self._client
+                body = resource(kind).from_dict(dict(obj))
+                result = await client.create(body, namespace=meta.get("namespace"))
+            except (ApiError, httpx2.HTTPError, OSError) as err:
+                name = meta.get("name", meta.get("generateName", "?"))
+                what = f"create {kind} {_key(meta.get('namespace'), name)}"
+                raise errors.translate(err, what) from err
+            return _as_dict(result)
+
+        return await self.retrier.call(once)
 
     async def delete(
         self, kind: Kind, name: str, *, namespace: str | None = None, foreground: bool = False
     ) -> bool:
         """Delete; False when it was already gone."""
         cascade = CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND
-        try:
-            await self._client.delete(resource(kind), name, namespace=namespace, cascade=cascade)
-        except (ApiError, httpx2.HTTPError, OSError) as err:
-            translated = errors.translate(err, f"delete {kind} {_key(namespace, name)}")
-            if isinstance(translated, errors.NotFound):
-                return False
-            raise translated from err
-        return True
+
+        async def once() -> bool:
+            try:
+                await self._client.delete(resource(kind), name, namespace=namespace, cascade=cascade)
+            except (ApiError, httpx2.HTTPError, OSError) as err:
+                translated = errors.translate(err, f"delete {kind} {_key(namespace, name)}")
+                if isinstance(translated, errors.NotFound):
+                    return False
+                raise translated from err
+            return True
+
+        return await self.retrier.call(once)
 
     async def evict(self, name: str, namespace: str) -> None:
-        """Evict a pod through the Eviction API, so PodDisruptionBudgets apply."""
+        """Evict a pod through the Eviction API, so PodDisruptionBudgets apply. A PDB's refusal is
+        ``DisruptionRefused`` (never retried here); a pod already gone counts as evicted."""
         body = Pod.Eviction(metadata=ObjectMeta(name=name, namespace=namespace))
-        try:
-            await self._client.create(body, name=name, namespace=namespace)
-        except (ApiError, httpx2.HTTPError, OSError) as err:
-            raise errors.translate(err, f"evict Pod {namespace}/{name}") from err
+
+        async def once() -> None:
+            try:
+                await self._client.create(body, name=name, namespace=namespace)
+            except (ApiError, httpx2.HTTPError, OSError) as err:
+                translated = errors.translate(err, f"evict Pod {namespace}/{name}")
+                if isinstance(translated, errors.NotFound):
+                    return
+                raise translated from err
+
+        await self.retrier.call(once)
 
 
 def _key(namespace: str | None, name: str) -> str:

@@ -232,6 +232,44 @@ class LocalCluster:
         self._layout = None
         self._release_signals()
 
+    # -- faults: a core component killed and revived mid-run ------------------------------------------
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component (``etcd``, ``kube-apiserver``), as a crash would; :meth:`revive` it."""
+        process = next((p for p in self._processes if p.name == name), None)
+        if process is None:
+            raise ValueError(f"no running component {name!r}; running: {[p.name for p in self._processes]}")
+        processes.stop_processes([process], grace=0.0)
+        self._processes.remove(process)
+
+    def revive(self, name: str) -> None:
+        """Start a killed core component again on its old port and wait until it is healthy (blocking;
+        from async code run it in a thread)."""
+        if any(p.name == name for p in self._processes):
+            raise ValueError(f"{name} is running")
+        layout = self.layout
+        binary = tools.find_tool(name)
+        if name == "etcd":
+            started = self._spawn("etcd", components.etcd_args(binary, layout))
+            processes.wait_until(
+                "etcd /health",
+                lambda: processes.http_get(layout.ports.etcd_client, "/health")[0] == 200,
+                timeout=self.ready_timeout,
+                watched=[started],
+            )
+        elif name == "kube-apiserver":
+            started = self._spawn("kube-apiserver", components.apiserver_args(binary, layout))
+            processes.wait_until(
+                "kube-apiserver /readyz",
+                functools.partial(
+                    processes.https_ok, layout.ports.apiserver, "/readyz", admin_tls(layout.pki)
+                ),
+                timeout=self.ready_timeout,
+                watched=[started],
+            )
+        else:
+            raise ValueError(f"only etcd and kube-apiserver can be revived, not {name!r}")
+
     # -- start-up phases ---------------------------------------------------------------------------
 
     @contextlib.contextmanager

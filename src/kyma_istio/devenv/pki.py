@@ -149,13 +149,15 @@ def generate_pki(*, service_ip: str) -> ClusterPki:
     )
 
 
-def issue_serving_cert(ca: CertKey, dns_names: Sequence[str]) -> CertKey:
-    """A serving certificate for ``dns_names`` signed by ``ca`` (for stand-ins of in-cluster servers)."""
+def issue_serving_cert(ca: CertKey, dns_names: Sequence[str], ips: Sequence[str] = ()) -> CertKey:
+    """A serving certificate for ``dns_names`` (and ``ips``) signed by ``ca`` (for stand-ins of
+    in-cluster servers, and the fault proxy on loopback)."""
     ca_key = serialization.load_pem_private_key(ca.key, password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise TypeError("the CA key is not an ECDSA key made by generate_pki")
     ca_name = x509.load_pem_x509_certificate(ca.cert).subject
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     return _leaf((ca_key, ca_name), _name(dns_names[0]), ExtendedKeyUsageOID.SERVER_AUTH, sans)
 
 

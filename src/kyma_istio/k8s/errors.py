@@ -23,6 +23,16 @@ class Conflict(ClusterError):
 class Transient(ClusterError):
     """The API server is overloaded or unreachable; retry with backoff."""
 
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        """The server's ``Retry-After`` (a 429 or 503 says when to come back), if it sent one."""
+
+
+class DisruptionRefused(ClusterError):
+    """An eviction was refused because a PodDisruptionBudget allows no disruption now (429 on
+    ``pods/eviction``): not an API failure, the owner waits for a later wave or pass."""
+
 
 class Expired(ClusterError):
     """A list's continue token expired (410 Gone); the listing must start over."""

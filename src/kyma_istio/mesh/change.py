@@ -2,7 +2,9 @@
 
 The quiet check (is there anything to report?), the install (does the IstioOperator differ from the one
 installed?) and the gateway restart (did a setting it reads at start-up change?) all read this one
-value, built from the CR's two annotations: Kyma's last-applied spec and tag, and our IstioOperator hash.
+value, built from the CR's annotations: Kyma's last-applied spec and tag (written when a pass reaches
+Ready), and our two records of work done, the IstioOperator hash and the gateway's ``numTrustedProxies``
+(written as soon as that work succeeded, so continuation passes do not repeat it).
 """
 
 from __future__ import annotations
@@ -56,6 +58,20 @@ def trusted_proxies_changed(spec: IstioSpec, last: LastApplied | None) -> bool:
     return (spec.config.num_trusted_proxies if spec.config else None) != before
 
 
+def trusted_proxies_token(spec: IstioSpec) -> str:
+    """``numTrustedProxies`` as recorded in ``names.GATEWAY_RESTARTED_FOR_ANNOTATION``."""
+    value = spec.config.num_trusted_proxies if spec.config else None
+    return "unset" if value is None else str(value)
+
+
+def gateway_restart_needed(spec: IstioSpec, last: LastApplied | None, restarted_for: str | None) -> bool:
+    """Whether the gateway must restart: ``numTrustedProxies`` differs from the value it was last
+    restarted for, or, with no such record, from the last applied spec."""
+    if restarted_for is not None:
+        return restarted_for != trusted_proxies_token(spec)
+    return trusted_proxies_changed(spec, last)
+
+
 def what_changed(cr: Mapping[str, Any], spec: IstioSpec, *, tag: str = pins.ISTIO_TAG) -> Change:
     """The change ``spec`` at ``tag`` makes to what ``cr``'s annotations record; ValueError when the
     last-applied annotation does not parse."""
@@ -67,6 +83,8 @@ def what_changed(cr: Mapping[str, Any], spec: IstioSpec, *, tag: str = pins.ISTI
         # Compared as rendered: ``config: {}`` and no config are the same spec.
         spec_changed=last is None
         or render_last_applied(last.spec, last.istio_tag) != render_last_applied(spec, tag),
-        restart_gateway=trusted_proxies_changed(spec, last),
+        restart_gateway=gateway_restart_needed(
+            spec, last, annotations.get(names.GATEWAY_RESTARTED_FOR_ANNOTATION)
+        ),
         compatibility_changed=compatibility_changed(spec, last),
     )

@@ -1,21 +1,63 @@
-"""Prometheus metrics of the operator, on a registry of its own so tests can run several operators."""
+"""Prometheus metrics of the operator, on a registry of its own so tests can run several operators.
+
+They stay true while the operator fails: a pass that raises leaves the state gauge at the last state
+written (the CR did not change) and shows up in the error counter and its timestamp instead, and the
+per-reason outdated gauge is rebuilt on every restart pass so a cleared reason drops to nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import time
+from collections.abc import Callable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+)
 
-from kyma_istio import pins
+from kyma_istio import __version__, pins
 from kyma_istio.api.v1alpha2 import State
+
+REVISION_ENV = "KYMA_ISTIO_REVISION"
+"""The source revision the image was built from (set by the image build); ``unknown`` without it."""
 
 
 class Metrics:
     """The operator's metrics; implements the reconcile ``Observer`` protocol."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        self._clock = clock
         r = self.registry
+        self.build_info = Gauge(
+            "kyma_istio_build_info",
+            "Always 1; the operator's version, the Istio version it installs and its source revision.",
+            ["version", "istio_version", "revision"],
+            registry=r,
+        )
+        self.build_info.labels(
+            version=__version__,
+            istio_version=pins.ISTIO_VERSION,
+            revision=os.environ.get(REVISION_ENV, "unknown"),
+        ).set(1)
+        self.errors = Counter(
+            "kyma_istio_reconcile_errors_total",
+            "Passes that failed: raised an exception (cause=exception) or ended in Error (cause=error).",
+            ["cause"],
+            registry=r,
+        )
+        self.last_error = Gauge(
+            "kyma_istio_reconcile_last_error_timestamp_seconds",
+            "Unix time of the last failed pass; 0 before the first failure.",
+            registry=r,
+        )
         self.reconciles = Counter(
             "kyma_istio_reconcile_total",
             "Reconcile passes by result and state.",
@@ -60,16 +102,32 @@ class Metrics:
         ProcessCollector(registry=r)
 
     def observe_pass(self, *, state: State | None, failed: bool, duration_s: float) -> None:
+        """A pass that wrote ``state`` (None: the CR is gone)."""
         result = "error" if failed else "success"
         self.reconciles.labels(result=result, state=state.value if state else "Gone").inc()
         self.reconcile_seconds.observe(duration_s)
+        if failed:
+            self._error("error")
         for s in State:
             self.state.labels(state=s.value).set(1 if s is state else 0)
+
+    def observe_exception(self, *, duration_s: float) -> None:
+        """A pass that raised: the CR's state is whatever was written last, so the state gauge stays;
+        the pass counts as an error of unknown state (alerts on ``result="error"`` see it)."""
+        self.reconciles.labels(result="error", state="Unknown").inc()
+        self.reconcile_seconds.observe(duration_s)
+        self._error("exception")
+
+    def _error(self, cause: str) -> None:
+        self.errors.labels(cause=cause).inc()
+        self.last_error.set(self._clock())
 
     def observe_install(self, duration_s: float, ok: bool) -> None:
         self.istioctl_seconds.labels(result="success" if ok else "error").observe(duration_s)
 
     def observe_restarts(self, summary: Mapping[str, int]) -> None:
+        """One restart pass's counts; the outdated-by-reason gauge is rebuilt from them alone."""
+        self.outdated.clear()
         for status, count in summary.items():
             if status.startswith("restart_"):
                 self.restarts.labels(result=status.removeprefix("restart_")).inc(count)

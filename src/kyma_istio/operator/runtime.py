@@ -18,19 +18,25 @@ from typing import Any
 import kopf
 
 from kyma_istio.api import names
+from kyma_istio.api.v1alpha2 import State
 from kyma_istio.cluster.kubeconfig import Resolved, resolve
 from kyma_istio.operator.metrics import Metrics
-from kyma_istio.operator.workqueue import Backoff, WorkQueue
+from kyma_istio.operator.workqueue import WARNING_BACKOFF, Backoff, WorkQueue
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
 log = logging.getLogger("kyma_istio.operator")
 
 
+_RECORDS = frozenset({names.IOP_HASH_ANNOTATION, names.GATEWAY_RESTARTED_FOR_ANNOTATION})
+"""Annotations a pass writes mid-way to record work done; their writes must not queue another pass."""
+
+
 def fingerprint(body: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What makes an event worth a pass: spec generation, annotations, deletion (not status writes)."""
+    """What makes an event worth a pass: spec generation, annotations, deletion (not status writes, not
+    the pass's own records of work done)."""
     meta = body.get("metadata", {})
-    annotations = tuple(sorted((meta.get("annotations") or {}).items()))
+    annotations = tuple(sorted(kv for kv in (meta.get("annotations") or {}).items() if kv[0] not in _RECORDS))
     return (meta.get("generation"), annotations, meta.get("deletionTimestamp"), meta.get("uid"))
 
 
@@ -75,6 +81,10 @@ class Controller:
         if event.get("type") == "DELETED":
             self.seen.pop(key, None)
             self.queue.forget(key)
+            # A CR that waited for this one (OlderCRExists) may drive the module now: look again at once.
+            for other in self.seen:
+                if other.split("/", 1)[0] == meta.get("namespace"):
+                    self.queue.add(other)
             return
         mark = fingerprint(body)
         if self.seen.get(key) == mark:
@@ -100,18 +110,23 @@ class Controller:
         except Exception as err:
             delay = self.queue.failed(key)
             log.warning("pass failed: %s; retry in %.0fs", err, delay, extra=extra)
-            self.metrics.observe_pass(state=None, failed=True, duration_s=time.monotonic() - started)
+            self.metrics.observe_exception(duration_s=time.monotonic() - started)
             return None
         self.passes += 1
         duration = time.monotonic() - started
         self.metrics.observe_pass(state=result.state, failed=result.failed, duration_s=duration)
-        if result.failed:
-            delay = self.queue.failed(key)
+        if result.failed or result.warning:
+            if result.failed:
+                delay = self.queue.failed(key)
+            else:
+                delay = self.queue.warned(key, cap_s=result.requeue_after or WARNING_BACKOFF.max_s)
             log.info(
                 "pass ended %s: %s; retry in %.0fs", result.state, result.description, delay, extra=extra
             )
         else:
-            self.queue.succeeded(key, requeue_after_s=result.requeue_after)
+            # Only the pass after Ready is the periodic resync; a partial pass's requeue continues work.
+            periodic = result.state is State.READY
+            self.queue.succeeded(key, requeue_after_s=result.requeue_after, resync=periodic)
             log.info(
                 "pass ended %s in %.2fs; next in %s",
                 result.state,

@@ -27,6 +27,10 @@ class Backoff:
         return float(min(self.base_s * (2 ** max(failures - 1, 0)), self.max_s))
 
 
+WARNING_BACKOFF = Backoff(base_s=5.0, max_s=60.0)
+"""Retries of a warning: soon after the user may have acted, then at most every minute (ADR 13)."""
+
+
 @dataclass(order=True)
 class _Entry:
     due: float
@@ -44,6 +48,7 @@ class WorkQueue:
         self._due: dict[str, float] = {}
         self._resync: dict[str, bool] = {}
         self._failures: dict[str, int] = {}
+        self._warnings: dict[str, int] = {}
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
         self._clock = clock
@@ -68,6 +73,7 @@ class WorkQueue:
         self._due.pop(key, None)
         self._resync.pop(key, None)
         self._failures.pop(key, None)
+        self._warnings.pop(key, None)
 
     def failed(self, key: str) -> float:
         """Record a failure; the key is requeued with the next backoff delay, which is returned."""
@@ -76,11 +82,23 @@ class WorkQueue:
         self.add(key, after_s=delay, resync=True)
         return delay
 
-    def succeeded(self, key: str, *, requeue_after_s: float | None) -> None:
-        """Reset the backoff; requeue for the periodic pass when asked to."""
+    def warned(self, key: str, *, cap_s: float = WARNING_BACKOFF.max_s) -> float:
+        """Record a warning; the key is requeued on the warning backoff (capped at ``cap_s``), which
+        grows by itself, separately from the error backoff. The delay is returned."""
         self._failures.pop(key, None)
+        self._warnings[key] = self._warnings.get(key, 0) + 1
+        delay = min(WARNING_BACKOFF.delay(self._warnings[key]), cap_s)
+        # Not a resync: a warning retry looks again, it does not re-run istioctl for drift repair.
+        self.add(key, after_s=delay, resync=False)
+        return delay
+
+    def succeeded(self, key: str, *, requeue_after_s: float | None, resync: bool = True) -> None:
+        """Reset both backoffs; requeue when asked to: for the periodic pass (``resync``), or to continue
+        unfinished work (chunked restarts), which is no resync."""
+        self._failures.pop(key, None)
+        self._warnings.pop(key, None)
         if requeue_after_s is not None:
-            self.add(key, after_s=requeue_after_s, resync=True)
+            self.add(key, after_s=requeue_after_s, resync=resync)
 
     def failures(self, key: str) -> int:
         return self._failures.get(key, 0)

@@ -1,10 +1,12 @@
 """The install half of a pass (spec sections 4, 5 and 7): version rule, finalizer, cluster facts, merge,
 ``istioctl install``, post-install steps and the module's own Istio resources.
 
-``istioctl install`` runs when the merged IstioOperator differs from the one last applied (its hash is
-kept in an annotation, read through the pass's ``Change``), when the installation does not verify, or
-on the periodic resync (drift repair, as the reference does on every pass). A spec change therefore
-installs once, not twice (quirk 1). The result is an ``Installed`` value or the first ``Problem``.
+``istioctl install`` runs when the merged IstioOperator differs from the one last installed (its hash is
+kept in an annotation written as soon as istioctl succeeded, read through the pass's ``Change``), when
+the installation does not verify, or on the periodic resync (drift repair, as the reference does on
+every pass). A spec change therefore installs once, not twice (quirk 1), also when the pass that
+installed ends partial or in a warning and later passes continue it.
+The result is an ``Installed`` value or the first ``Problem``.
 """
 
 from __future__ import annotations
@@ -30,19 +32,24 @@ from kyma_istio.reconcile.steps import Installed
 from kyma_istio.reconcile.takeover import resolve_hub
 
 
+async def record_annotations(cr: dict[str, Any], wanted: dict[str, str], deps: Deps) -> dict[str, Any]:
+    """Set our annotations on the CR; no write when they are set already. Annotations merge key by key,
+    so no optimistic lock is needed: only these keys are written."""
+    meta = cr["metadata"]
+    annotations = meta.get("annotations") or {}
+    if all(annotations.get(k) == v for k, v in wanted.items()):
+        return cr
+    patch = {"metadata": {"annotations": wanted}}
+    return await deps.kube.patch(kinds.ISTIO, meta["name"], patch, namespace=meta.get("namespace"))
+
+
 async def write_last_applied(cr: dict[str, Any], spec: IstioSpec, hash_: str, deps: Deps) -> dict[str, Any]:
     """Record what was applied, last, so a failed pass never claims a version it did not reach."""
-    meta = cr["metadata"]
     wanted = {
         names.LAST_APPLIED_ANNOTATION: lastapplied.render_last_applied(spec, pins.ISTIO_TAG),
         names.IOP_HASH_ANNOTATION: hash_,
     }
-    annotations = meta.get("annotations") or {}
-    if all(annotations.get(k) == v for k, v in wanted.items()):
-        return cr
-    # Annotations merge key by key, so no optimistic lock is needed: only our two keys are written.
-    patch = {"metadata": {"annotations": wanted}}
-    return await deps.kube.patch(kinds.ISTIO, meta["name"], patch, namespace=meta.get("namespace"))
+    return await record_annotations(cr, wanted, deps)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,11 @@ async def _install(work: _Work) -> c.Problem | None:
     if result.ok:
         done = f"Istio {pins.ISTIO_VERSION} installed in {result.duration_s:.1f}s"
         await announce(deps.events, cr, EventReason.INSTALL_SUCCEEDED, done)
+        # Recorded now, not at Ready: a pass that continues restarts or retries a warning skips istioctl.
+        try:
+            await record_annotations(cr, {names.IOP_HASH_ANNOTATION: work.installed.iop_hash}, deps)
+        except errors.ClusterError as err:
+            return c.LAST_APPLIED_UPDATE_FAILED.problem(str(err))
         return None
     await announce(deps.events, cr, EventReason.INSTALL_FAILED, result.summary)
     await managed.clean_webhook_conflicts(deps)

@@ -9,8 +9,10 @@ once and says how to requeue. Only this module sets conditions.
 
 Differences from the reference, on purpose (its section 15): one install per spec change (quirk 1), a
 deterministic oldest-CR tie-break (quirk 9), no later steps while another party's finalizer holds a
-deleted CR (quirk 10), warnings requeued on a fixed interval (quirk 11), and a pass with nothing to do
-writes nothing (``Processing`` is not flashed on a quiet periodic pass).
+deleted CR (quirk 10), warnings retried on a short capped backoff instead of the reference's growing one
+(quirk 11, ADR 13), the last-applied annotation read only after the delete branch (an unreadable one
+never blocks deletion), and a pass with nothing to do writes nothing (``Processing`` is not flashed on
+a quiet periodic pass).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft, changed
 from kyma_istio.reconcile.steps import Condition
 
-WARNING_REQUEUE_S = 3600.0
-"""Warnings wait for the user; retry hourly rather than with a growing backoff (reference quirk 11)."""
+WARNING_REQUEUE_S = 60.0
+"""The longest wait between retries of a warning (ADR 13). Most warnings clear by a user action that
+sends no event to us (deleting a blocking VirtualService, restarting a pod by hand), so the queue retries
+them after 5 s, doubling up to this cap: a cleared warning is noticed within a minute."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class PassResult:
     """Seconds until the next pass; None for "only on the next change"."""
     failed: bool = False
     """True for errors: the queue retries with exponential backoff instead of ``requeue_after``."""
+    warning: bool = False
+    """True for warnings that a retry may clear: the queue retries on its short warning backoff, capped
+    at ``requeue_after``."""
     description: str = ""
 
 
@@ -85,19 +92,18 @@ class Pass:
         if problem is not None:
             return await self._finish(problem)
 
-        deleting = bool(self.meta.get("deletionTimestamp"))
+        if self.meta.get("deletionTimestamp"):
+            # Before the last-applied annotation is read: deleting never depends on it.
+            self.draft.enter(State.DELETING, c.DELETING)
+            await self._write_status()
+            return await self._delete()
         try:
             change = what_changed(self.cr, spec)
         except ValueError as err:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
-        quiet = not deleting and self._is_quiet(change)
-        if not quiet:
-            self.draft.enter(
-                State.DELETING if deleting else State.PROCESSING, c.DELETING if deleting else c.RECONCILING
-            )
+        if not self._is_quiet(change):
+            self.draft.enter(State.PROCESSING, c.RECONCILING)
             await self._write_status()
-        if deleting:
-            return await self._delete()
         return await self._install(spec, change)
 
     # --- steps ---------------------------------------------------------------------------------------
@@ -129,7 +135,8 @@ class Pass:
             return await self._finish(restarted.problem, conditions_set=True)
         if restarted.partial:
             self.draft.set(c.Reason.RECONCILE_REQUEUED)
-            self.draft.enter(State.PROCESSING, c.RECONCILING)
+            waiting = f"{c.RECONCILING}: {restarted.waiting}" if restarted.waiting else c.RECONCILING
+            self.draft.enter(State.PROCESSING, waiting)
             await self._write_status()
             return PassResult(State.PROCESSING, self.deps.settings.partial_requeue_s)
         try:
@@ -171,8 +178,11 @@ class Pass:
             self.draft.record(problem)
         await self._write_status(quietly_missing=True)
         if problem.level is c.Level.WARNING:
-            requeue = None if problem.requeue is c.Requeue.NEVER else WARNING_REQUEUE_S
-            return PassResult(self.draft.state, requeue, description=problem.description)
+            if problem.requeue is c.Requeue.NEVER:
+                return PassResult(self.draft.state, None, description=problem.description)
+            return PassResult(
+                self.draft.state, WARNING_REQUEUE_S, warning=True, description=problem.description
+            )
         never = problem.requeue is c.Requeue.NEVER
         return PassResult(self.draft.state, None, failed=not never, description=problem.description)
 

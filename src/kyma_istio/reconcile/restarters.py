@@ -2,8 +2,9 @@
 the most severe problem of the two decides the state (3.4).
 
 The gateway restarts only when ``numTrustedProxies`` changed since the last applied spec; unlike the
-reference (quirk 2) the decision is the pass's ``Change``, evaluated once per pass, so one change gives
-one patch.
+reference (quirk 2) the decision is the pass's ``Change``, evaluated once per pass, and the value it was
+restarted for is recorded on the CR right away, so one change gives one patch also across passes that
+continue sidecar restarts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from kyma_istio.api.events import EventReason
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.seam import PatchType, announce
 from kyma_istio.k8s.time import rfc3339
-from kyma_istio.mesh.change import Change
+from kyma_istio.mesh.change import Change, trusted_proxies_token
 from kyma_istio.reconcile import sidecars
 from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.install import record_annotations
 from kyma_istio.reconcile.steps import Installed, RestartResult
 
 _GATEWAY_RESTARTED = "numTrustedProxies changed; istio-system/istio-ingressgateway restarted"
@@ -48,6 +50,9 @@ async def _gateway(installed: Installed, change: Change, deps: Deps) -> RestartR
             await announce(
                 deps.events, installed.cr, EventReason.INGRESS_GATEWAY_RESTARTED, _GATEWAY_RESTARTED
             )
+            # Recorded at once, so passes that continue sidecar restarts do not restart it again.
+            restarted_for = {names.GATEWAY_RESTARTED_FOR_ANNOTATION: trusted_proxies_token(installed.spec)}
+            await record_annotations(installed.cr, restarted_for, deps)
         except errors.ClusterError as err:
             problem = c.GATEWAY_RESTART_FAILED.problem(str(err))
             return RestartResult(((c.Reason.INGRESS_GATEWAY_RESTART_FAILED, problem.message),), problem)

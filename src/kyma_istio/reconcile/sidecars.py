@@ -22,7 +22,7 @@ from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
 from kyma_istio.reconcile.context import Deps
 from kyma_istio.reconcile.steps import Installed, RestartResult
 from kyma_istio.restart import gather
-from kyma_istio.restart.execute import Executor
+from kyma_istio.restart.execute import Executed, Executor
 from kyma_istio.restart.outcomes import Outcome, RestartPlan, manual_refs, mark_failed, summary_counts
 from kyma_istio.restart.owners import WorkloadKey
 from kyma_istio.restart.plan import PlanBuilder
@@ -55,10 +55,9 @@ def expectation_of(iop: Mapping[str, Any], spec: IstioSpec, last: LastApplied | 
     )
 
 
-async def execute(
-    deps: Deps, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]
-) -> dict[WorkloadKey, str]:
-    """Carry out ``plan`` with the pass's API, Event sink, clock and wave settings; failures by owner."""
+async def execute(deps: Deps, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]) -> Executed:
+    """Carry out ``plan`` with the pass's API, Event sink, clock and wave settings; failures and
+    PDB-held owners."""
     settings = deps.settings
     executor = Executor(
         kube=deps.kube,
@@ -82,9 +81,10 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
         plan = await gather.build_plan(
             deps.kube, builder, running_only=True, limit=deps.settings.restart_limit
         )
-        failures = await execute(deps, plan, builder.selection, installed.cr)
+        executed = await execute(deps, plan, builder.selection, installed.cr)
     except (errors.ClusterError, ValueError, KeyError) as err:
         return _failed(c.SIDECARS_FAILED.describe(str(err)))
+    failures = executed.failures
     plan = mark_failed(plan, failures)
     deps.observer.observe_restarts(summary_counts(plan))
     if failures:
@@ -100,17 +100,33 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
             await announce(deps.events, installed.cr, EventReason.MANUAL_RESTART_REQUIRED, message)
         problem = c.manual_restart_required(manual)
         return RestartResult(((c.Reason.PROXY_SIDECAR_MANUAL_RESTART_REQUIRED, problem.message),), problem)
+    if executed.held:
+        # A PodDisruptionBudget allows no disruption now: no failure, the owner waits for a later pass.
+        waiting = held_message(executed.held)
+        condition = (c.Reason.PROXY_SIDECAR_RESTART_PARTIALLY_SUCCEEDED, waiting)
+        return RestartResult((condition,), partial=True, waiting=waiting)
     if not plan.complete:
         return RestartResult(((c.Reason.PROXY_SIDECAR_RESTART_PARTIALLY_SUCCEEDED, None),), partial=True)
     return RestartResult(((c.Reason.PROXY_SIDECAR_RESTART_SUCCEEDED, None),))
+
+
+def held_message(held: Mapping[WorkloadKey, str], limit: int = 3) -> str:
+    """Which owners a PodDisruptionBudget holds back, with the budget's own words (first ``limit``)."""
+    listed = [f"{w.kind} {w.namespace}/{w.name} ({why})" for w, why in sorted(held.items())]
+    more = f" and {len(listed) - limit} more" if len(listed) > limit else ""
+    return "waiting for PodDisruptionBudget to allow eviction: " + "; ".join(listed[:limit]) + more
 
 
 async def remove_sidecars(cr: Mapping[str, Any], deps: Deps) -> None:
     """After uninstall: restart every owner whose pods still carry a sidecar; manual ones are logged."""
     builder = PlanBuilder.for_removal()
     plan = await gather.build_plan(deps.kube, builder, running_only=False, limit=None)
-    failures = await execute(deps, plan, builder.selection, cr)
-    for w, err in failures.items():
+    executed = await execute(deps, plan, builder.selection, cr)
+    for w, err in executed.held.items():
+        deps.log.warning(
+            "sidecar removal of %s %s/%s waits for its PDB: %s", w.kind, w.namespace, w.name, err
+        )
+    for w, err in executed.failures.items():
         deps.log.warning("sidecar removal failed for %s %s/%s: %s", w.kind, w.namespace, w.name, err)
     for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):
         w = outcome.workload

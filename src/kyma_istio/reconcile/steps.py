@@ -43,7 +43,9 @@ class RestartResult:
     problem: c.Problem | None = None
     """The most severe problem; its conditions are already among ``conditions``."""
     partial: bool = False
-    """Sidecar restarts remain for a later pass (the per-pass cap was reached)."""
+    """Sidecar restarts remain for a later pass (the per-pass cap was reached, or a PDB held an owner)."""
+    waiting: str = ""
+    """For a partial result: what the remaining restarts wait for, when it is more than the cap."""
 
     def __add__(self, other: RestartResult) -> RestartResult:
         problems = [p for p in (self.problem, other.problem) if p is not None]
@@ -51,6 +53,7 @@ class RestartResult:
             conditions=self.conditions + other.conditions,
             problem=c.most_severe(problems),
             partial=self.partial or other.partial,
+            waiting="; ".join(x for x in (self.waiting, other.waiting) if x),
         )
 
 

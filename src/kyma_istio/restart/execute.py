@@ -29,6 +29,15 @@ POLL_S = 1.0
 
 
 @dataclass(frozen=True)
+class Executed:
+    """What carrying out a plan came to, by owner: failures, and owners a PodDisruptionBudget holds back
+    (an eviction refused; they wait for a later pass, which is no failure)."""
+
+    failures: dict[WorkloadKey, str]
+    held: dict[WorkloadKey, str]
+
+
+@dataclass(frozen=True)
 class Executor:
     """What executing a plan needs: the API, the Event sink, a clock, and the wave settings."""
 
@@ -38,11 +47,10 @@ class Executor:
     wave_size: int
     wave_timeout_s: float
 
-    async def execute(
-        self, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]
-    ) -> dict[WorkloadKey, str]:
-        """Carry out the plan's actions wave by wave; the failures, by owner."""
+    async def execute(self, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]) -> Executed:
+        """Carry out the plan's actions wave by wave; the failures and the held owners."""
         failures: dict[WorkloadKey, str] = {}
+        held: dict[WorkloadKey, str] = {}
         done: list[str] = []
         batches = waves(plan.actions, self.wave_size)
         for index, wave in enumerate(batches):
@@ -50,6 +58,9 @@ class Executor:
                 w = action.workload
                 try:
                     await self._act(action, plan.target, selection)
+                except errors.DisruptionRefused as err:
+                    held[w] = str(err)
+                    continue
                 except errors.ClusterError as err:
                     failures[w] = str(err)
                     continue
@@ -63,11 +74,15 @@ class Executor:
         if done:
             message = summary(f"{len(done)} owner(s) with outdated sidecars", done)
             await announce(self.events, cr, EventReason.SIDECAR_RESTART, message)
+        if held:
+            waiting = [f"{w.kind} {w.namespace}/{w.name}: {err}" for w, err in held.items()]
+            message = summary(f"{len(waiting)} owner(s) wait for their PodDisruptionBudget", waiting)
+            await announce(self.events, cr, EventReason.EVICTION_HELD, message)
         if failures:
             failed = [f"{w.kind} {w.namespace}/{w.name}: {err}" for w, err in failures.items()]
             message = summary(f"{len(failed)} owner(s) not restarted", failed)
             await announce(self.events, cr, EventReason.SIDECAR_RESTART_FAILED, message)
-        return failures
+        return Executed(failures, held)
 
     async def _act(self, action: OwnerAction, target: str, selection: Selection) -> None:
         if action.action is ActionKind.ROLLOUT:
@@ -102,12 +117,7 @@ class Executor:
             if not selection.wants_restart(reduce_pod(pod)):
                 continue
             name = pod["metadata"]["name"]
-            try:
-                await self.kube.evict(name, w.namespace)
-            except errors.Transient as err:
-                raise errors.ClusterError(
-                    f"eviction of Pod {w.namespace}/{name} refused (PodDisruptionBudget?): {err}"
-                ) from err
+            await self.kube.evict(name, w.namespace)
             if sequential:
                 await self._wait_replacement(w.namespace, name, pod["metadata"].get("uid"))
 

@@ -77,3 +77,20 @@ def test_an_unreadable_last_applied_annotation_is_refused() -> None:
 
     with pytest.raises(ValueError, match="not valid JSON"):
         what_changed(cr, spec({}))
+
+
+def test_the_gateway_restarted_for_the_current_value_is_no_gateway_change() -> None:
+    """A pass that continues restarts after the gateway was restarted does not restart it again."""
+    cr = cr_with(spec({}))
+    cr["metadata"]["annotations"][names.GATEWAY_RESTARTED_FOR_ANNOTATION] = "2"
+
+    assert not what_changed(cr, spec({"config": {"numTrustedProxies": 2}})).restart_gateway
+    assert what_changed(cr, spec({"config": {"numTrustedProxies": 3}})).restart_gateway
+    assert what_changed(cr, spec({})).restart_gateway
+
+
+def test_the_gateway_record_names_an_unset_value() -> None:
+    cr = cr_with(spec({"config": {"numTrustedProxies": 1}}))
+    cr["metadata"]["annotations"][names.GATEWAY_RESTARTED_FOR_ANNOTATION] = "unset"
+
+    assert not what_changed(cr, spec({})).restart_gateway

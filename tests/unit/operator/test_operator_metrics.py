@@ -1,8 +1,9 @@
 """The operator's Prometheus metrics: one state at a time, restart counts, and the exposition."""
 
+import pytest
 from prometheus_client import generate_latest
 
-from kyma_istio import pins
+from kyma_istio import __version__, pins
 from kyma_istio.api.v1alpha2 import State
 from kyma_istio.operator.metrics import Metrics
 
@@ -112,6 +113,48 @@ def test_two_operators_in_one_process_have_separate_metrics() -> None:
     first.observe_pass(state=State.READY, failed=False, duration_s=1)
 
     assert sample(second, "kyma_istio_reconcile_total", result="success", state="Ready") is None
+
+
+def test_a_pass_that_raises_keeps_the_last_state_and_counts_an_error() -> None:
+    metrics = Metrics(clock=lambda: 1234.0)
+    metrics.observe_pass(state=State.READY, failed=False, duration_s=1)
+
+    metrics.observe_exception(duration_s=2)
+
+    assert state_gauges(metrics)["Ready"] == 1
+    assert sample(metrics, "kyma_istio_reconcile_errors_total", cause="exception") == 1
+    assert sample(metrics, "kyma_istio_reconcile_last_error_timestamp_seconds") == 1234.0
+    assert sample(metrics, "kyma_istio_reconcile_total", result="error", state="Gone") is None
+    assert sample(metrics, "kyma_istio_reconcile_total", result="error", state="Unknown") == 1
+
+
+def test_a_pass_ending_in_error_counts_an_error() -> None:
+    metrics = Metrics(clock=lambda: 99.0)
+
+    metrics.observe_pass(state=State.ERROR, failed=True, duration_s=1)
+
+    assert sample(metrics, "kyma_istio_reconcile_errors_total", cause="error") == 1
+    assert sample(metrics, "kyma_istio_reconcile_last_error_timestamp_seconds") == 99.0
+
+
+def test_an_outdated_reason_no_longer_seen_disappears() -> None:
+    metrics = Metrics()
+    metrics.observe_restarts({"outdated_ImageOutdated": 3, "outdated_ResourcesOutdated": 1})
+
+    metrics.observe_restarts({"outdated_ResourcesOutdated": 2})
+
+    assert sample(metrics, "kyma_istio_sidecar_outdated_proxies", reason="ImageOutdated") is None
+    assert sample(metrics, "kyma_istio_sidecar_outdated_proxies", reason="ResourcesOutdated") == 2
+
+
+def test_build_info_and_process_metrics_are_exposed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KYMA_ISTIO_REVISION", "abc123")
+
+    metrics = Metrics()
+
+    labels = {"version": __version__, "istio_version": pins.ISTIO_VERSION, "revision": "abc123"}
+    assert sample(metrics, "kyma_istio_build_info", **labels) == 1
+    assert "process_cpu_seconds_total" in generate_latest(metrics.registry).decode()
 
 
 def test_the_registry_carries_the_process_metrics_the_dashboard_shows() -> None:

@@ -6,8 +6,10 @@ from typing import Any, cast
 
 import pytest
 
+from kyma_istio.api.v1alpha2 import State
 from kyma_istio.operator.metrics import Metrics
 from kyma_istio.operator.runtime import Controller, fingerprint
+from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
 NOT_DUE_WAIT_S = 0.05
@@ -189,6 +191,52 @@ async def test_a_cr_recreated_with_the_same_fingerprint_after_deletion_is_queued
     await event(controller, "ADDED", body)
 
     assert await next_key(controller) == ("kyma-system/default", False)
+
+
+async def test_deleting_a_cr_queues_the_others_in_its_namespace_at_once(controller: Controller) -> None:
+    """The CR that waited behind an older one (OlderCRExists, never requeued) may drive the module now."""
+    older = istio_cr(name="older", uid="uid-older")
+    await event(controller, "ADDED", older)
+    await event(controller, "ADDED", istio_cr(name="newer", uid="uid-newer"))
+    await event(controller, "ADDED", istio_cr(name="elsewhere", namespace="default", uid="uid-x"))
+    for _ in range(3):
+        await next_key(controller)
+
+    await event(controller, "DELETED", older)
+
+    assert await next_key(controller) == ("kyma-system/newer", False)
+    assert len(controller.queue) == 0
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        "istio-operator.kyma-project.io/istio-operator-hash",
+        "istio-operator.kyma-project.io/gateway-restarted-for",
+    ],
+)
+def test_the_passs_own_records_of_work_done_do_not_change_the_fingerprint(annotation: str) -> None:
+    body = istio_cr()
+
+    assert fingerprint(
+        changed(body, ("metadata", "annotations"), {"a": "1", annotation: "x"})
+    ) == fingerprint(body)
+
+
+@pytest.mark.parametrize(("state", "resync"), [(State.PROCESSING, False), (State.READY, True)])
+async def test_only_the_pass_after_ready_is_requeued_as_a_resync(
+    controller: Controller, monkeypatch: pytest.MonkeyPatch, state: State, resync: bool
+) -> None:
+    """A chunked restart's next pass continues work; were it a resync, it would re-run istioctl."""
+
+    async def ended(namespace: str, name: str, deps: Deps, *, resync: bool) -> pipeline.PassResult:
+        return pipeline.PassResult(state, 0.0)
+
+    monkeypatch.setattr(pipeline, "reconcile", ended)
+
+    await controller.run_pass("kyma-system/default", resync=False)
+
+    assert await next_key(controller) == ("kyma-system/default", resync)
 
 
 def test_kopf_never_owns_our_finalizer() -> None:

@@ -338,3 +338,52 @@ async def test_the_event_flag_does_not_outlive_its_pass(queue: WorkQueue) -> Non
     queue.add("ns/a")
 
     assert await get_now(queue) == ("ns/a", False)
+
+
+# --- warnings (ADR 13) -----------------------------------------------------------------------------
+
+
+def test_warnings_retry_after_five_seconds_doubling_to_a_minute(queue: WorkQueue) -> None:
+    delays = [queue.warned("ns/a") for _ in range(6)]
+
+    assert delays == [5, 10, 20, 40, 60, 60]
+
+
+def test_a_warning_retry_is_capped_by_the_pass(queue: WorkQueue) -> None:
+    assert [queue.warned("ns/a", cap_s=8) for _ in range(3)] == [5, 8, 8]
+
+
+def test_a_success_resets_the_warning_backoff(queue: WorkQueue) -> None:
+    queue.warned("ns/a")
+    queue.warned("ns/a")
+
+    queue.succeeded("ns/a", requeue_after_s=None)
+
+    assert queue.warned("ns/a") == 5
+
+
+def test_the_warning_backoff_does_not_grow_the_error_backoff(queue: WorkQueue) -> None:
+    queue.warned("ns/a")
+    queue.warned("ns/a")
+
+    assert queue.failed("ns/a") == 1
+
+
+async def test_a_warned_key_is_due_after_its_delay_and_is_no_resync(
+    queue: WorkQueue, clock: FakeClock
+) -> None:
+    """A warning retry must not re-run istioctl, which a periodic resync does."""
+    queue.warned("ns/a")
+    await assert_nothing_due(queue)
+
+    clock.advance(5)
+
+    assert await get_now(queue) == ("ns/a", False)
+
+
+async def test_a_requeue_that_continues_work_is_no_resync(queue: WorkQueue, clock: FakeClock) -> None:
+    queue.succeeded("ns/a", requeue_after_s=60, resync=False)
+
+    clock.advance(60)
+
+    assert await get_now(queue) == ("ns/a", False)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from kyma_istio.k8s import errors
+from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile.context import InstallOutcome
 
@@ -145,7 +145,7 @@ class FakeKube:
         return True
 
     async def evict(self, name: str, namespace: str) -> None:
-        self.requests["EVICT"] += 1
+        self._check("evict", kinds.POD)
         self.objects.pop(("pods", namespace, name), None)
 
     async def close(self) -> None:

@@ -534,3 +534,102 @@ async def test_managed_peer_authentication_is_created_and_an_edit_is_reverted() 
 
     reverted = world.kube.stored(PEER_AUTHENTICATION, "default", names.ISTIO_NAMESPACE)
     assert reverted is not None and reverted["spec"] == {"mtls": {"mode": "STRICT"}}
+
+
+async def test_an_unreadable_last_applied_annotation_does_not_block_deletion() -> None:
+    world = World()
+    world.cr(
+        annotations={names.LAST_APPLIED_ANNOTATION: "{not json"},
+        deletionTimestamp="2026-01-01T00:00:01Z",
+        finalizers=[names.FINALIZER],
+    )
+
+    result = await world.reconcile()
+
+    assert result.state is None
+    assert world.installer.uninstalls == 1
+    assert world.kube.stored(kinds.ISTIO, "default", NS) is None
+
+
+async def test_warnings_that_a_retry_may_clear_are_retried_on_the_warning_backoff() -> None:
+    world = World()
+    world.kube.put(kinds.CRD, {"metadata": {"name": "virtualservices.networking.istio.io"}})
+    world.kube.put(VIRTUAL_SERVICE, {"metadata": {"name": "shop", "namespace": "app"}})
+    world.cr(deletionTimestamp="2026-01-01T00:00:01Z", finalizers=[names.FINALIZER])
+
+    blocked = await world.reconcile()
+    del world.kube.objects[(VIRTUAL_SERVICE.plural, "app", "shop")]
+    released = await world.reconcile()
+
+    assert blocked.warning
+    assert not blocked.failed
+    assert released.state is None
+    assert world.installer.uninstalls == 1
+
+
+async def test_continuation_passes_of_a_chunked_restart_install_once_and_restart_the_gateway_once() -> None:
+    world = World(settings=Settings(restart_limit=1))
+    for name in ("a", "b", "c"):
+        world.outdated_workload(name)
+    world.cr({"config": {"numTrustedProxies": 2}})
+
+    states = [(await world.reconcile()).state for _ in range(4)]
+
+    gateway_patches = [p for p in world.kube.patches if p[:2] == ("deployments", names.INGRESS_GATEWAY)]
+    assert states[-1] is not None
+    assert states[-1].value == "Ready"
+    assert "Processing" in [s.value for s in states if s is not None]
+    assert len(world.installer.installs) == 1
+    assert len(gateway_patches) == 1
+
+
+def _pod_of_a_bare_replicaset(world: World, name: str) -> None:
+    """A ReplicaSet nobody owns: its pods can only be replaced by eviction."""
+    world.kube.put(kinds.REPLICASET, {"metadata": {"name": name, "namespace": "app"}})
+    owner = {
+        "kind": "ReplicaSet",
+        "name": name,
+        "apiVersion": "apps/v1",
+        "uid": f"uid-{name}",
+        "controller": True,
+    }
+    world.kube.put(
+        kinds.POD,
+        {
+            "metadata": {
+                "name": f"{name}-pod",
+                "namespace": "app",
+                "ownerReferences": [owner],
+                "annotations": {names.SIDECAR_STATUS_ANNOTATION: "{}"},
+            },
+            "spec": {"containers": [{"name": "istio-proxy", "image": OLD_PROXY}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        },
+    )
+
+
+async def test_an_eviction_a_pdb_refuses_waits_in_processing_naming_workload_and_budget() -> None:
+    world = World()
+    _pod_of_a_bare_replicaset(world, "shop")
+    world.cr()
+    world.kube.fail[("evict", "pods")] = errors.DisruptionRefused(
+        "evict Pod app/shop-pod: Cannot evict pod as it would violate the pod's disruption budget. "
+        "The disruption budget shop-pdb needs 1 healthy pods and has 1 currently"
+    )
+
+    held = await world.reconcile()
+
+    status = world.stored()["status"]
+    assert held.state is not None and held.state.value == "Processing"
+    assert not held.failed
+    assert held.requeue_after == 60
+    assert "ReplicaSet app/shop" in status["description"]
+    assert "shop-pdb" in status["description"]
+    assert "shop-pdb" in world.condition("ProxySidecarRestartSucceeded")["message"]
+    assert any(reason == "EvictionHeld" for _, reason, _ in world.events.posted)
+
+    del world.kube.fail[("evict", "pods")]
+    allowed = await world.reconcile()
+
+    assert allowed.state is not None and allowed.state.value == "Ready"
+    assert world.kube.stored(kinds.POD, "shop-pod", "app") is None
