@@ -176,6 +176,19 @@ def _templates(client: Client) -> dict[str, Any]:
     }
 
 
+def _differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """Where two decoded objects differ, as ``path: before -> after`` lines."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key in sorted(set(before) | set(after)):
+            found += _differences(before.get(key), after.get(key), f"{path}.{key}")
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        pairs = enumerate(zip(before, after, strict=True))
+        return [line for index, (b, a) in pairs for line in _differences(b, a, f"{path}[{index}]")]
+    return [] if before == after else [f"{path}: {before!r} -> {after!r}"]
+
+
 def _settled(client: Client) -> bool:
     """Every autoscaler of istio-system has acted and every Deployment there is rolled out, so nothing
     but a pass could still change the namespace."""
@@ -339,5 +352,5 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     assert _generations(client, namespace) == before
     assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
     assert _all_on(client, namespace, current)
-    assert _templates(client) == control_plane
+    assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
     assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -77,6 +77,12 @@ class Metrics:
             registry=r,
             buckets=(5, 15, 30, 60, 120, 180, 300, 400),
         )
+        self.wave_seconds = Histogram(
+            "kyma_istio_restart_wave_duration_seconds",
+            "Duration of a wave of sidecar restarts: its patches and evictions, then its rollouts.",
+            registry=r,
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600),
+        )
         self.state = Gauge(
             "kyma_istio_cr_state", "1 for the Istio CR's current state.", ["state"], registry=r
         )
@@ -124,6 +130,10 @@ class Metrics:
 
     def observe_install(self, duration_s: float, ok: bool) -> None:
         self.istioctl_seconds.labels(result="success" if ok else "error").observe(duration_s)
+
+    def observe_waves(self, seconds: Sequence[float]) -> None:
+        for wave in seconds:
+            self.wave_seconds.observe(wave)
 
     def observe_restarts(self, summary: Mapping[str, int]) -> None:
         """One restart pass's counts; the outdated-by-reason gauge is rebuilt from them alone."""

@@ -7,7 +7,7 @@ globals, so tests and the ``diff``/``plan-restarts`` commands assemble exactly w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +27,11 @@ class Settings:
     reconciliation_interval_s: float = 10 * 3600.0
     """Periodic re-reconcile after Ready (drift repair)."""
     partial_requeue_s: float = 60.0
-    """Requeue while sidecar restarts remain."""
+    """Requeue while sidecar restarts remain and the last chunk's rollouts are not healthy yet (or a
+    PodDisruptionBudget holds an owner back)."""
+    chunk_requeue_s: float = 1.0
+    """Requeue while sidecar restarts remain after a chunk whose rollouts all became healthy: the next
+    chunk starts almost at once, and the pass boundary between chunks keeps CR changes prompt (ADR 15)."""
     experimental: bool = False
     """Honour ``spec.experimental`` (the reference's experimental image flavour)."""
     restart_wave_size: int = 5
@@ -61,6 +65,8 @@ class Observer(Protocol):
 
     def observe_restarts(self, summary: Mapping[str, int]) -> None: ...
 
+    def observe_waves(self, seconds: Sequence[float]) -> None: ...
+
 
 class NullObserver:
     """An observer that keeps nothing."""
@@ -69,6 +75,9 @@ class NullObserver:
         return None
 
     def observe_restarts(self, summary: Mapping[str, int]) -> None:
+        return None
+
+    def observe_waves(self, seconds: Sequence[float]) -> None:
         return None
 
 

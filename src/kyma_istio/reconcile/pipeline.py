@@ -138,7 +138,9 @@ class Pass:
             waiting = f"{c.RECONCILING}: {restarted.waiting}" if restarted.waiting else c.RECONCILING
             self.draft.enter(State.PROCESSING, waiting)
             await self._write_status()
-            return PassResult(State.PROCESSING, self.deps.settings.partial_requeue_s)
+            settings = self.deps.settings
+            requeue = settings.chunk_requeue_s if restarted.continue_now else settings.partial_requeue_s
+            return PassResult(State.PROCESSING, requeue)
         try:
             self.cr = await install.write_last_applied(self.cr, spec, installed.iop_hash, self.deps)
         except errors.ClusterError as err:

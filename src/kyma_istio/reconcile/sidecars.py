@@ -20,7 +20,7 @@ from kyma_istio.mesh.change import compatibility_changed
 from kyma_istio.mesh.lastapplied import LastApplied
 from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
 from kyma_istio.reconcile.context import Deps
-from kyma_istio.reconcile.steps import Installed, RestartResult
+from kyma_istio.reconcile.steps import Condition, Installed, RestartResult
 from kyma_istio.restart import gather
 from kyma_istio.restart.execute import Executed, Executor
 from kyma_istio.restart.outcomes import Outcome, RestartPlan, manual_refs, mark_failed, summary_counts
@@ -55,9 +55,11 @@ def expectation_of(iop: Mapping[str, Any], spec: IstioSpec, last: LastApplied | 
     )
 
 
-async def execute(deps: Deps, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any]) -> Executed:
+async def execute(
+    deps: Deps, plan: RestartPlan, selection: Selection, cr: Mapping[str, Any], *, settle_last: bool = False
+) -> Executed:
     """Carry out ``plan`` with the pass's API, Event sink, clock and wave settings; failures and
-    PDB-held owners."""
+    PDB-held owners, whether the last wave settled (with ``settle_last``) and the waves' durations."""
     settings = deps.settings
     executor = Executor(
         kube=deps.kube,
@@ -66,7 +68,9 @@ async def execute(deps: Deps, plan: RestartPlan, selection: Selection, cr: Mappi
         wave_size=settings.restart_wave_size,
         wave_timeout_s=settings.restart_wave_timeout_s,
     )
-    return await executor.execute(plan, selection, cr)
+    executed = await executor.execute(plan, selection, cr, settle_last=settle_last)
+    deps.observer.observe_waves(executed.wave_seconds)
+    return executed
 
 
 def _failed(description: str) -> RestartResult:
@@ -81,7 +85,9 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
         plan = await gather.build_plan(
             deps.kube, builder, running_only=True, limit=deps.settings.restart_limit
         )
-        executed = await execute(deps, plan, builder.selection, installed.cr)
+        # A chunk (more owners than the per-pass limit) is waited for to the end, so a settled one
+        # lets the next pass start at once (``Settings.chunk_requeue_s``).
+        executed = await execute(deps, plan, builder.selection, installed.cr, settle_last=not plan.complete)
     except (errors.ClusterError, ValueError, KeyError) as err:
         return _failed(c.SIDECARS_FAILED.describe(str(err)))
     failures = executed.failures
@@ -106,7 +112,8 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
         condition = (c.Reason.PROXY_SIDECAR_RESTART_PARTIALLY_SUCCEEDED, waiting)
         return RestartResult((condition,), partial=True, waiting=waiting)
     if not plan.complete:
-        return RestartResult(((c.Reason.PROXY_SIDECAR_RESTART_PARTIALLY_SUCCEEDED, None),), partial=True)
+        partial: Condition = (c.Reason.PROXY_SIDECAR_RESTART_PARTIALLY_SUCCEEDED, None)
+        return RestartResult((partial,), partial=True, continue_now=executed.settled)
     return RestartResult(((c.Reason.PROXY_SIDECAR_RESTART_SUCCEEDED, None),))
 
 

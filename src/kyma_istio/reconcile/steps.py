@@ -46,6 +46,8 @@ class RestartResult:
     """Sidecar restarts remain for a later pass (the per-pass cap was reached, or a PDB held an owner)."""
     waiting: str = ""
     """For a partial result: what the remaining restarts wait for, when it is more than the cap."""
+    continue_now: bool = False
+    """For a partial result: this pass's chunk of restarts is healthy, so the next may start at once."""
 
     def __add__(self, other: RestartResult) -> RestartResult:
         problems = [p for p in (self.problem, other.problem) if p is not None]
@@ -54,6 +56,7 @@ class RestartResult:
             problem=c.most_severe(problems),
             partial=self.partial or other.partial,
             waiting="; ".join(x for x in (self.waiting, other.waiting) if x),
+            continue_now=(self.continue_now or other.continue_now) and not (self.waiting or other.waiting),
         )
 
 

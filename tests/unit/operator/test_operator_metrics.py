@@ -84,6 +84,17 @@ def test_restart_results_are_counted_and_proxy_statuses_are_gauged() -> None:
     assert sample(metrics, "kyma_istio_sidecar_restarts_total", result="current") is None
 
 
+def test_each_restart_wave_is_one_observation_of_the_wave_histogram() -> None:
+    metrics = Metrics()
+
+    metrics.observe_waves((2.0, 40.0))
+    metrics.observe_waves(())
+
+    assert sample(metrics, "kyma_istio_restart_wave_duration_seconds_count") == 2
+    assert sample(metrics, "kyma_istio_restart_wave_duration_seconds_sum") == 42.0
+    assert sample(metrics, "kyma_istio_restart_wave_duration_seconds_bucket", le="5.0") == 1
+
+
 def test_the_exposition_names_every_metric_and_the_istio_version() -> None:
     metrics = Metrics()
     metrics.observe_pass(state=State.READY, failed=False, duration_s=1)

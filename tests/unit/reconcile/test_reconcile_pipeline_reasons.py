@@ -93,10 +93,13 @@ class World:
     async def reconcile(self, name: str = "default", namespace: str = NS, **kw: Any) -> pipeline.PassResult:
         return await pipeline.reconcile(namespace, name, self.deps, **kw)
 
-    def outdated_workload(self, name: str, *, bare_pod: bool = False) -> None:
-        """A Deployment (via its ReplicaSet) or a bare Pod whose sidecar runs the old proxy."""
+    def outdated_workload(self, name: str, *, bare_pod: bool = False, rolls_out: bool = True) -> None:
+        """A Deployment (via its ReplicaSet) or a bare Pod whose sidecar runs the old proxy. The fake
+        API keeps a Deployment's status as it is: one that ``rolls_out`` looks healthy after its patch,
+        any other never does."""
         owner = None
         if not bare_pod:
+            ready = 1 if rolls_out else 0
             self.kube.put(
                 kinds.DEPLOYMENT,
                 {
@@ -105,6 +108,12 @@ class World:
                         "replicas": 1,
                         "strategy": {"type": "RollingUpdate"},
                         "template": {"metadata": {}},
+                    },
+                    "status": {
+                        "observedGeneration": 1,
+                        "replicas": 1,
+                        "updatedReplicas": 1,
+                        "availableReplicas": ready,
                     },
                 },
             )
@@ -369,7 +378,8 @@ async def test_work_beyond_the_restart_limit_requeues_as_processing() -> None:
 
     result = await world.reconcile()
 
-    assert result.requeue_after == 60
+    # The chunk's rollout became healthy, so the next chunk starts at once (ADR 15).
+    assert result.requeue_after == Settings().chunk_requeue_s == 1.0
     assert world.stored()["status"]["state"] == "Processing"
     assert world.condition("Ready")["reason"] == "ReconcileRequeued"
     assert (
@@ -565,6 +575,33 @@ async def test_warnings_that_a_retry_may_clear_are_retried_on_the_warning_backof
     assert not blocked.failed
     assert released.state is None
     assert world.installer.uninstalls == 1
+
+
+async def test_a_chunk_whose_rollout_is_not_healthy_in_time_requeues_after_the_partial_wait() -> None:
+    world = World(settings=Settings(restart_limit=1, restart_wave_timeout_s=0.05))
+    world.outdated_workload("a", rolls_out=False)
+    world.outdated_workload("b", rolls_out=False)
+    world.cr()
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Processing"
+    assert result.requeue_after == Settings().partial_requeue_s == 60
+    assert world.condition("Ready")["reason"] == "ReconcileRequeued"
+    assert [reason for _, reason, _ in world.events.posted].count("RolloutSlow") == 1
+
+
+async def test_a_chunk_is_waited_for_to_the_end_but_a_complete_plan_is_not() -> None:
+    world = World(settings=Settings(restart_limit=2, restart_wave_size=1, restart_wave_timeout_s=0.05))
+    world.outdated_workload("a", rolls_out=False)
+    world.outdated_workload("b", rolls_out=False)
+    world.cr()
+
+    result = await world.reconcile()
+
+    # Two owners in two waves, nothing left for a later pass: only the first wave is waited for.
+    assert result.state is not None and result.state.value == "Ready"
+    assert [reason for _, reason, _ in world.events.posted].count("RolloutSlow") == 1
 
 
 async def test_continuation_passes_of_a_chunked_restart_install_once_and_restart_the_gateway_once() -> None:
