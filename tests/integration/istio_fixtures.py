@@ -15,7 +15,7 @@ import yaml
 from lightkube import Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
-from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.core_v1 import Namespace, ServiceAccount
 from lightkube.resources.scheduling_v1 import PriorityClass
 
 from kyma_istio.api import names
@@ -82,6 +82,22 @@ async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]
     yield made
     await drop_all_crs(made.kube)
     await made.kube.close()
+
+
+def token_kubeconfig(client: Client, kubeconfig: Path, account: str, namespace: str, path: Path) -> Path:
+    """A kubeconfig at ``path`` that authenticates as the ServiceAccount ``namespace/account`` itself,
+    with a short-lived token (TokenRequest), so requests meet exactly that account's RBAC."""
+    request = ServiceAccount.Token(
+        metadata=ObjectMeta(name=account),
+        spec={"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": 3600},
+    )
+    token = client.create(request, account, namespace=namespace).status.token
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    for context in config["contexts"]:
+        context["context"]["user"] = account
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def istio_cr(name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> dict[str, Any]:

@@ -3,21 +3,20 @@ the reference manifest's names, every section valid YAML of the shape Busola rea
 cluster serves once Istio is installed; off with ``dashboardExtensions.enabled=false``; applied to the local
 API server they are stored as rendered."""
 
-import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
 from lightkube import Client, codecs
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Namespace
-from test_chart import _template
+from lightkube.resources.core_v1 import ConfigMap
+from test_chart import _template, release_namespace
 
 from kyma_istio.api import names
 from kyma_istio.operator import rbac
 
 pytestmark = pytest.mark.integration
+
+__all__ = ["release_namespace"]  # fixtures used by name
 
 EXTENSION_LABELS = {"busola.io/extension": "resource", "busola.io/extension-version": "0.5"}
 ISTIO_KINDS = (
@@ -38,14 +37,6 @@ def _views(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for doc in objects
         if doc["kind"] == "ConfigMap" and doc["metadata"]["labels"].get("busola.io/extension")
     }
-
-
-@pytest.fixture(scope="module")
-def release_namespace(client: Client) -> Iterator[str]:
-    name = f"dashboard-{secrets.token_hex(3)}"
-    client.create(Namespace(metadata=ObjectMeta(name=name, labels={"kyma-istio.test/integration": "true"})))
-    yield name
-    client.delete(Namespace, name)
 
 
 @pytest.fixture(scope="module")

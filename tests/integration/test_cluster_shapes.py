@@ -94,9 +94,12 @@ def extra_node(
         )
 
 
-def _host_paths(daemonset: dict[str, Any]) -> dict[str, str]:
-    volumes = daemonset["spec"]["template"]["spec"].get("volumes") or []
-    return {v["name"]: v["hostPath"]["path"] for v in volumes if "hostPath" in v}
+async def _cni_host_paths(deps: Deps) -> set[str]:
+    """The host paths the installed CNI DaemonSet mounts."""
+    cni = await deps.kube.get(kinds.DAEMONSET, "istio-cni-node", names.ISTIO_NAMESPACE)
+    assert cni is not None
+    volumes = cni["spec"]["template"]["spec"].get("volumes") or []
+    return {v["hostPath"]["path"] for v in volumes if "hostPath" in v}
 
 
 async def test_a_k3d_node_moves_the_cni_paths_of_the_installed_daemonset(
@@ -105,9 +108,7 @@ async def test_a_k3d_node_moves_the_cni_paths_of_the_installed_daemonset(
     with extra_node(client, wait_for, "shape-k3d", kube_proxy_version="v1.31.4+k3s1"):
         await _pass_to_ready(shared)
 
-        cni = await shared.kube.get(kinds.DAEMONSET, "istio-cni-node", names.ISTIO_NAMESPACE)
-        assert cni is not None
-        paths = set(_host_paths(cni).values())
+        paths = await _cni_host_paths(shared)
         assert "/bin" in paths, paths
         assert "/var/lib/rancher/k3s/agent/etc/cni/net.d" in paths, paths
 
@@ -118,18 +119,14 @@ async def test_a_gke_node_moves_the_cni_binaries_and_enables_cni_resource_quotas
     with extra_node(client, wait_for, "shape-gke", kubelet_version="v1.30.5-gke.1014001"):
         await _pass_to_ready(shared)
 
-        cni = await shared.kube.get(kinds.DAEMONSET, "istio-cni-node", names.ISTIO_NAMESPACE)
-        assert cni is not None
-        paths = set(_host_paths(cni).values())
+        paths = await _cni_host_paths(shared)
         assert "/home/kubernetes/bin" in paths, paths
         assert "/var/lib/rancher/k3s/agent/etc/cni/net.d" not in paths, paths
         quotas = await shared.kube.list_all(RESOURCE_QUOTA, namespace=names.ISTIO_NAMESPACE)
         assert quotas, "GKE's resourceQuotas.enabled makes istioctl create a ResourceQuota for the CNI"
 
     await _pass_to_ready(shared)
-    cni = await shared.kube.get(kinds.DAEMONSET, "istio-cni-node", names.ISTIO_NAMESPACE)
-    assert cni is not None
-    assert "/home/kubernetes/bin" not in set(_host_paths(cni).values())
+    assert "/home/kubernetes/bin" not in await _cni_host_paths(shared)
 
 
 async def test_an_aws_first_node_brings_the_proxy_protocol_filter_which_is_pruned_when_it_goes(

@@ -22,12 +22,12 @@ from istio_fixtures import (
     get_cr,
     make_deps,
     remove_istio_system,
+    token_kubeconfig,
     wait_istio_system_settled,
 )
 from lightkube import Client, codecs
-from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Pod, ServiceAccount
+from lightkube.resources.core_v1 import Pod
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 
 from kyma_istio.api import names
@@ -83,18 +83,7 @@ def service_account_kubeconfig(
     client: Client, kubeconfig: Path, chart_in_kyma_system: list[dict[str, Any]], tmp_path: Path
 ) -> Path:
     """A kubeconfig that authenticates as the ServiceAccount itself, with a short-lived token."""
-    request = ServiceAccount.Token(
-        metadata=ObjectMeta(name=SERVICE_ACCOUNT),
-        spec={"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": 3600},
-    )
-    token = client.create(request, SERVICE_ACCOUNT, namespace=NS).status.token
-    config = yaml.safe_load(kubeconfig.read_text())
-    config["users"] = [{"name": "operator", "user": {"token": token}}]
-    for context in config["contexts"]:
-        context["context"]["user"] = "operator"
-    path = tmp_path / "service-account.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return token_kubeconfig(client, kubeconfig, SERVICE_ACCOUNT, NS, tmp_path / "service-account.kubeconfig")
 
 
 def _outdated_deployment(namespace: str) -> dict[str, Any]:

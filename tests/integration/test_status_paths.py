@@ -14,14 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from istio_fixtures import NS, condition, crd_and_namespace, create_cr, drop_all_crs, get_cr, make_deps
+from istio_fixtures import (
+    NS,
+    condition,
+    crd_and_namespace,
+    create_cr,
+    drop_all_crs,
+    get_cr,
+    make_deps,
+    token_kubeconfig,
+)
 from lightkube import Client, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Pod, ServiceAccount
-from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from lightkube.types import PatchType
 from refusals import refusing, rule
 
@@ -72,6 +79,33 @@ async def _failed_with(deps: Deps, state: str, prefix: str, reason: str | None) 
     if reason is not None:
         assert condition(cr, "Ready")["reason"] == reason, cr["status"]
     return cr
+
+
+async def _refused_pass(
+    deps: Deps,
+    client: Client,
+    namespace: str,
+    refusal: tuple[list[dict[str, Any]], str],
+    expected: tuple[str, str],
+) -> dict[str, Any]:
+    """A pass while the API server refuses ``refusal`` (match rules, CEL for what stays allowed): an Error
+    whose description starts with the ``expected`` prefix and quotes the refusal, with the expected Ready
+    reason."""
+    prefix, reason = expected
+    rules, allowed = refusal
+    message = f"refused by the test {namespace}"
+    with refusing(client, namespace, rules, allowed, message):
+        cr = await _failed_with(deps, "Error", prefix, reason)
+    assert message in cr["status"]["description"], cr["status"]
+    return cr
+
+
+def _without_label(name: str, label: str) -> str:
+    """CEL: the object is not ``name``, or it has no ``label`` (what stays allowed)."""
+    return (
+        f"object.metadata.name != '{name}' || !has(object.metadata.labels) "
+        f"|| !('{label}' in object.metadata.labels)"
+    )
 
 
 # --- the status the server stores -------------------------------------------------------------------
@@ -133,10 +167,12 @@ async def test_a_spec_change_stores_processing_with_reconcile_unknown_then_the_e
 async def test_a_refused_finalizer_patch_is_an_error(shared: Deps, client: Client, namespace: str) -> None:
     await shared.kube.patch(kinds.ISTIO, "default", {"metadata": {"finalizers": None}}, namespace=NS)
     allowed = "has(oldObject.metadata.finalizers) || !has(object.metadata.finalizers)"
-    with refusing(client, namespace, [rule(names.GROUP, names.PLURAL, "UPDATE")], allowed, "no finalizers"):
-        cr = await _failed_with(shared, "Error", "Could not add finalizer: ", "IstioInstallUninstallFailed")
+    refusal = ([rule(names.GROUP, names.PLURAL, "UPDATE")], allowed)
 
-    assert "no finalizers" in cr["status"]["description"]
+    cr = await _refused_pass(
+        shared, client, namespace, refusal, ("Could not add finalizer: ", "IstioInstallUninstallFailed")
+    )
+
     assert "finalizers" not in cr["metadata"]
     await _pass_to_ready(shared)
     assert names.FINALIZER in (await get_cr(shared.kube))["metadata"]["finalizers"]
@@ -163,17 +199,11 @@ async def test_istio_system_carries_the_warden_label_and_disclaimer_and_a_refuse
         {"metadata": {"labels": {names.WARDEN_LABEL: None}}},
         patch_type=PatchType.MERGE,
     )
-    label = f"'{names.WARDEN_LABEL}'"
-    allowed = (
-        f"object.metadata.name != '{names.ISTIO_NAMESPACE}' || !has(object.metadata.labels) "
-        f"|| !({label} in object.metadata.labels)"
-    )
-    with refusing(client, namespace, [rule("", "namespaces", "UPDATE")], allowed, "no warden label"):
-        cr = await _failed_with(
-            shared, "Error", "Could not add warden validation label: ", "IstioInstallUninstallFailed"
-        )
+    refusal = ([rule("", "namespaces", "UPDATE")], _without_label(names.ISTIO_NAMESPACE, names.WARDEN_LABEL))
 
-    assert "no warden label" in cr["status"]["description"]
+    expected = ("Could not add warden validation label: ", "IstioInstallUninstallFailed")
+    await _refused_pass(shared, client, namespace, refusal, expected)
+
     await _pass_to_ready(shared)
     assert (_namespace_meta(client).labels or {})[names.WARDEN_LABEL] == "enabled"
 
@@ -188,17 +218,11 @@ async def test_a_refused_module_label_on_istios_objects_is_an_error(
         namespace=names.ISTIO_NAMESPACE,
         patch_type=PatchType.MERGE,
     )
-    label = f"'{names.MODULE_LABEL}'"
-    allowed = (
-        "object.metadata.name != 'istiod' || !has(object.metadata.labels) "
-        f"|| !({label} in object.metadata.labels)"
-    )
-    with refusing(client, namespace, [rule("apps", "deployments", "UPDATE")], allowed, "no module label"):
-        cr = await _failed_with(
-            shared, "Error", "could not update managed metadata: ", "IstioInstallUninstallFailed"
-        )
+    refusal = ([rule("apps", "deployments", "UPDATE")], _without_label("istiod", names.MODULE_LABEL))
 
-    assert "no module label" in cr["status"]["description"]
+    expected = ("could not update managed metadata: ", "IstioInstallUninstallFailed")
+    await _refused_pass(shared, client, namespace, refusal, expected)
+
     await _pass_to_ready(shared)
     istiod = client.get(Deployment, "istiod", namespace=names.ISTIO_NAMESPACE)
     assert istiod.metadata is not None and istiod.metadata.labels is not None
@@ -209,16 +233,14 @@ async def test_a_refused_managed_resource_is_an_error_of_its_own_reason(
     shared: Deps, client: Client, namespace: str
 ) -> None:
     await shared.kube.delete(PEER_AUTHENTICATION, "default", namespace=names.ISTIO_NAMESPACE)
-    rules = [rule("security.istio.io", "peerauthentications", "CREATE", "UPDATE")]
-    with refusing(client, namespace, rules, "false", "no peer authentication"):
-        cr = await _failed_with(
-            shared,
-            "Error",
-            "Could not reconcile Istio resource PeerAuthentication/default: ",
-            "CustomResourcesReconcileFailed",
-        )
+    refusal = ([rule("security.istio.io", "peerauthentications", "CREATE", "UPDATE")], "false")
 
-    assert "no peer authentication" in cr["status"]["description"]
+    expected = (
+        "Could not reconcile Istio resource PeerAuthentication/default: ",
+        "CustomResourcesReconcileFailed",
+    )
+    await _refused_pass(shared, client, namespace, refusal, expected)
+
     await _pass_to_ready(shared)
     assert await shared.kube.get(PEER_AUTHENTICATION, "default", names.ISTIO_NAMESPACE) is not None
 
@@ -391,12 +413,11 @@ async def test_a_refused_gateway_restart_is_an_error_and_the_next_pass_restarts_
         f"{restarted_at('object.spec.template.metadata')} "
         f"== {restarted_at('oldObject.spec.template.metadata')}"
     )
-    with refusing(client, namespace, [rule("apps", "deployments", "UPDATE")], allowed, "no gateway restart"):
-        cr = await _failed_with(
-            shared, "Error", "Failed to restart Ingress Gateway: ", "IngressGatewayRestartFailed"
-        )
+    refusal = ([rule("apps", "deployments", "UPDATE")], allowed)
 
-    assert "no gateway restart" in cr["status"]["description"]
+    expected = ("Failed to restart Ingress Gateway: ", "IngressGatewayRestartFailed")
+    await _refused_pass(shared, client, namespace, refusal, expected)
+
     await asyncio.sleep(1.1)  # restartedAt has second precision
     await _pass_to_ready(shared)
     gateway = client.get(Deployment, "istio-ingressgateway", namespace=names.ISTIO_NAMESPACE)
@@ -476,99 +497,85 @@ async def test_six_pods_without_an_owner_are_a_warning_naming_five(
 # --- a listing the operator may not make --------------------------------------------------------------
 
 
-@pytest.fixture
-def no_pod_listing_kubeconfig(
-    client: Client, kubeconfig: Path, namespace: str, tmp_path: Path
-) -> Iterator[Path]:
-    """A ServiceAccount with the operator's rules (docs/security.md) except listing pods cluster-wide,
-    as a token kubeconfig; its roles are removed afterwards."""
-    name = f"no-pod-list-{namespace}"[:60]
-    cluster_rules = []
-    for entry in rbac.cluster_rules():
-        kept = entry
-        if "pods" in entry["resources"] and "list" in entry["verbs"]:
-            kept = {**entry, "resources": [r for r in entry["resources"] if r != "pods"]}
-        if kept["resources"]:
-            cluster_rules.append(kept)
-    client.create(ServiceAccount(metadata=ObjectMeta(name="operator", namespace=namespace)))
-    subject = [{"kind": "ServiceAccount", "name": "operator", "namespace": namespace}]
-    objects = [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": name},
-            "rules": cluster_rules,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-            "subjects": subject,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": name, "namespace": names.ISTIO_NAMESPACE},
-            "rules": rbac.istio_namespace_rules(),
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": name, "namespace": names.ISTIO_NAMESPACE},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": subject,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": name, "namespace": NS},
-            "rules": rbac.namespace_rules(),
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": name, "namespace": NS},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": subject,
-        },
+RBAC = "rbac.authorization.k8s.io"
+
+
+def _rbac_objects(name: str, cluster_rules: list[dict[str, Any]], account: str, namespace: str) -> list[Any]:
+    """The operator's roles (cluster, istio-system, kyma-system) named ``name``, bound to the account."""
+    subjects = [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+    roles = [
+        ("ClusterRole", None, cluster_rules),
+        ("Role", names.ISTIO_NAMESPACE, rbac.istio_namespace_rules()),
+        ("Role", NS, rbac.namespace_rules()),
     ]
-    for obj in objects:
-        client.create(codecs.from_dict(obj))
-    token = client.create(
-        ServiceAccount.Token(
-            metadata=ObjectMeta(name="operator"),
-            spec={"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": 3600},
-        ),
-        "operator",
-        namespace=namespace,
-    ).status.token
-    config = yaml.safe_load(kubeconfig.read_text())
-    config["users"] = [{"name": "operator", "user": {"token": token}}]
-    for context in config["contexts"]:
-        context["context"]["user"] = "operator"
-    path = tmp_path / "no-pod-list.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    yield path
-    client.delete(ClusterRoleBinding, name)
-    client.delete(ClusterRole, name)
-    for kind, ns in (
-        (RoleBinding, names.ISTIO_NAMESPACE),
-        (Role, names.ISTIO_NAMESPACE),
-        (RoleBinding, NS),
-        (Role, NS),
-    ):
-        client.delete(kind, name, namespace=ns)
+    objects = []
+    for kind, role_namespace, rules in roles:
+        meta = {"name": name, **({"namespace": role_namespace} if role_namespace else {})}
+        objects.append({"apiVersion": f"{RBAC}/v1", "kind": kind, "metadata": meta, "rules": rules})
+        binding = {"apiGroup": RBAC, "kind": kind, "name": name}
+        objects.append(
+            {
+                "apiVersion": f"{RBAC}/v1",
+                "kind": f"{kind}Binding",
+                "metadata": meta,
+                "roleRef": binding,
+                "subjects": subjects,
+            }
+        )
+    return [codecs.from_dict(obj) for obj in objects]
 
 
-async def test_a_refused_sidecar_listing_is_a_restart_error(
-    shared: Deps, no_pod_listing_kubeconfig: Path
-) -> None:
-    limited = make_deps(no_pod_listing_kubeconfig)
+@pytest.fixture
+def operator_that_may_not_list(
+    client: Client, kubeconfig: Path, namespace: str, tmp_path: Path
+) -> Iterator[Callable[[str], Path]]:
+    """``(resource) -> kubeconfig`` of a ServiceAccount holding the operator's rules (docs/security.md)
+    except listing ``resource`` cluster-wide; its roles are removed afterwards."""
+    created: list[Any] = []
+
+    def make(resource: str) -> Path:
+        cluster_rules = []
+        for entry in rbac.cluster_rules():
+            kept = entry
+            if resource in entry["resources"] and "list" in entry["verbs"]:
+                kept = {**entry, "resources": [r for r in entry["resources"] if r != resource]}
+            if kept["resources"]:
+                cluster_rules.append(kept)
+        account = f"no-{resource}-list"
+        client.create(ServiceAccount(metadata=ObjectMeta(name=account, namespace=namespace)))
+        for obj in _rbac_objects(f"{account}-{namespace}"[:63], cluster_rules, account, namespace):
+            created.append(client.create(obj))
+        return token_kubeconfig(client, kubeconfig, account, namespace, tmp_path / f"{account}.kubeconfig")
+
+    yield make
+    for obj in created:
+        client.delete(type(obj), obj.metadata.name, namespace=obj.metadata.namespace)
+
+
+async def _pass_as(kubeconfig: Path) -> None:
+    limited = make_deps(kubeconfig)
     try:
         await pipeline.reconcile(NS, "default", limited)
     finally:
         await limited.kube.close()
+
+
+async def test_a_refused_node_listing_reads_as_the_flavour_evaluation_failing(
+    shared: Deps, operator_that_may_not_list: Callable[[str], Path]
+) -> None:
+    await _pass_as(operator_that_may_not_list("nodes"))
+
+    cr = await get_cr(shared.kube)
+    assert cr["status"]["state"] == "Error"
+    assert cr["status"]["description"].startswith("Could not evaluate cluster flavour: "), cr["status"]
+    assert condition(cr, "Ready")["reason"] == "IstioInstallUninstallFailed"
+    await _pass_to_ready(shared)
+
+
+async def test_a_refused_sidecar_listing_is_a_restart_error(
+    shared: Deps, operator_that_may_not_list: Callable[[str], Path]
+) -> None:
+    await _pass_as(operator_that_may_not_list("pods"))
 
     cr = await get_cr(shared.kube)
     assert cr["status"]["state"] == "Error"
