@@ -3,7 +3,8 @@
 # kyma-istio-operator image: three stages.
 #   istioctl - builds istioctl from testenv/istioctl/go.mod + go.sum, the very pins the tests run against,
 #              with the flags of testenv/build (a unit test keeps the two in step);
-#   python   - builds the operator wheel and installs it with its dependencies into /opt/venv;
+#   python   - installs requirements.lock (hash-checked wheels, the lock `make image` uses too) and
+#              the operator's wheel into /opt/venv;
 #   final    - the slim runtime: the venv and istioctl only, no compiler, no pip run, UID 65532.
 #
 # Base images are pinned by version tag AND sha256 digest. The digests were taken from public material
@@ -12,7 +13,10 @@
 # together with the tag. See docs/install.md, "Building the image".
 #
 # Nothing is downloaded at run time: Go modules are fetched and checked against go.sum while building the
-# istioctl stage, and Python packages while building the python stage.
+# istioctl stage, and Python packages (checked against the lock's hashes) while building the python stage.
+#
+# Without Docker, `make image` builds the image from the same pins (image/build: Debian's python3 from
+# mmdebstrap, buildah, reproducible); a unit test keeps entrypoint, user and environment of both in step.
 
 ARG GO_IMAGE=golang:1.24.4-bookworm@sha256:ee7ff13d239350cc9b962c1bf371a60f3c32ee00eaaf0d0f0489713a87e51a67
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5
@@ -34,24 +38,32 @@ RUN go build -trimpath -o /out/istioctl -tags vtprotobuf,disable_pgv \
 FROM ${PYTHON_IMAGE} AS python
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/venv \
- && /opt/venv/bin/pip install /wheels/*.whl \
+ && /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r requirements.lock \
+ && /opt/venv/bin/pip install --no-deps /wheels/*.whl \
  && /opt/venv/bin/pip uninstall --yes setuptools pip \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS final
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://kyma-project.io
 LABEL org.opencontainers.image.title="kyma-istio-operator" \
-      org.opencontainers.image.description="Installs, upgrades and uninstalls Istio from one Istio custom resource" \
+      org.opencontainers.image.description="Installs, upgrades and uninstalls Istio from one Istio CR" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 # HOME and TMPDIR point at /tmp, the only writable path (an emptyDir in the chart), so the root
 # filesystem can be mounted read-only.
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
     HOME=/tmp \
     TMPDIR=/tmp \
+    LANG=C.UTF-8 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ISTIOCTL_PATH=/usr/local/bin/istioctl
@@ -60,5 +72,6 @@ COPY --from=istioctl /out/istioctl /usr/local/bin/istioctl
 USER 65532:65532
 WORKDIR /tmp
 EXPOSE 8080 8081
+VOLUME /tmp
 ENTRYPOINT ["kyma-istio", "run"]
 CMD ["--leader-elect", "--metrics-bind-address", ":8080", "--health-probe-bind-address", ":8081"]

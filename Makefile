@@ -4,10 +4,12 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Tests run inside a fresh network namespace with only loopback up (see README, "Network safety").
-NETNS := unshare --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
+# Tests run inside a fresh network namespace with only loopback up (see README, "Network safety"). Root
+# creates it directly; any other user inside a user namespace of their own (unshare -r), which needs no
+# privilege where user namespaces are enabled (README, "Prerequisites").
+NETNS := unshare $(if $(filter 0,$(shell id -u)),,-r) --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: help demo test unit integration lint testenv crd docs chart rbac lock audit clean
+.PHONY: help demo test unit integration lint testenv crd docs chart dashboard rbac lock audit clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,21 +18,25 @@ help: ## list the targets
 $(STAMP): pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -c requirements.lock -e '.[dev]'
+	# The lock's pins without its hashes: pip checks hashes of every requirement once any constraint has one,
+	# and the editable project has none. The image build installs the hashed files (image/build).
+	grep -oE '^[A-Za-z0-9_.-]+==[^ ]+' requirements.lock > $(VENV)/constraints.txt
+	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl and helm from the pinned Go modules
+testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl, helm, promtool and pilot-discovery from the pinned Go modules
 	testenv/build
 
 demo: $(STAMP) testenv ## the main job: local control plane + operator + sample CR until Ready
 	$(NETNS) $(VENV)/bin/kyma-istio demo
 
 lint: $(STAMP) ## ruff, mypy --strict and the import layers
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks image
+	$(VENV)/bin/ruff format --check src tests benchmarks image
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict image/assemble.py image/sbom.py
 	$(VENV)/bin/lint-imports
 
 unit: $(STAMP) ## fast unit tests (no I/O)
@@ -39,8 +45,9 @@ unit: $(STAMP) ## fast unit tests (no I/O)
 integration: $(STAMP) testenv ## integration tests against the local control plane
 	$(NETNS) $(VENV)/bin/pytest tests/integration -q -m integration
 
-test: $(STAMP) lint testenv ## everything CI runs: lint, unit and integration tests
-	$(NETNS) $(VENV)/bin/pytest tests -q
+test: $(STAMP) lint testenv image-for-tests ## everything CI runs: lint, image, unit tests (unprivileged when root), integration
+	$(NETNS) .ci/unit-unprivileged
+	$(NETNS) $(VENV)/bin/pytest tests/integration -q
 
 crd: $(STAMP) ## regenerate deploy/crds from the API model
 	$(VENV)/bin/kyma-istio crd > deploy/crds/operator.kyma-project.io_istios.yaml
@@ -49,6 +56,9 @@ chart: testenv ## helm lint and render the operator chart
 	$$(testenv/build --print-bin-dir)/helm lint --strict --kube-version 1.34.2 deploy/chart
 	$$(testenv/build --print-bin-dir)/helm template kyma-istio deploy/chart --namespace kyma-system --kube-version 1.34.2 >/dev/null
 
+dashboard: $(STAMP) ## regenerate the chart's Grafana dashboard from kyma_istio.ops.dashboard
+	$(PY) -m kyma_istio.ops.dashboard > deploy/chart/files/dashboards/kyma-istio-operator.json
+
 docs: $(STAMP) ## regenerate docs/reference from the API model
 	$(VENV)/bin/kyma-istio reference > docs/reference/istio-cr.md
 
@@ -56,8 +66,8 @@ rbac: $(STAMP) testenv ## regenerate Istio's inventory (istioctl), the chart's R
 	$(PY) -m kyma_istio.operator.rbac --inventory
 	$(PY) -m kyma_istio.operator.rbac
 
-lock: $(STAMP) ## re-resolve requirements.lock: the pinned runtime dependencies of pyproject.toml
-	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+lock: $(STAMP) ## re-resolve requirements.lock: the pinned runtime dependencies of pyproject.toml, with hashes
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --generate-hashes \
 	  --output-file requirements.lock pyproject.toml
 
 audit: $(STAMP) ## pip-audit requirements.lock against PyPI's advisories (needs PyPI)
@@ -65,3 +75,15 @@ audit: $(STAMP) ## pip-audit requirements.lock against PyPI's advisories (needs 
 
 clean: ## remove the virtualenv and caches (not the Go tool cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- The operator image, without a Docker daemon (image/build, docs/install.md) ---------------------------
+.PHONY: image image-for-tests
+
+image: $(STAMP) ## the operator image: build/kyma-istio-operator.oci.tar (+ .digest, SBOM), mmdebstrap + buildah
+	image/build
+
+# As root (CI) the image is always built (image/build installs buildah & co.); elsewhere only when the
+# tools are there, and tests/integration/test_image.py skips, saying why.
+image-for-tests: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] || command -v buildah umoci skopeo mmdebstrap >/dev/null; then image/build; \
+	else echo "[image] not built: needs root or buildah, umoci, skopeo and mmdebstrap (the image tests skip)"; fi

@@ -1,9 +1,12 @@
 """How long the local control plane takes to become usable, and to go away.
 
-Two shapes: ``api-only`` (etcd + kube-apiserver, what envtest gives) and ``full`` (plus
-kube-controller-manager, kube-scheduler and kwok with three fake nodes Ready, what the integration tests
-use). Each is started and stopped ``--rounds`` times; the figures are wall-clock seconds until every
-health check passed. Prints a table, then one line of JSON for tracking over time.
+Three shapes: ``api-only`` (etcd + kube-apiserver, what envtest gives), ``full`` (plus
+kube-controller-manager, kube-scheduler and kwok with three fake nodes Ready) and ``istiod`` (``full``,
+then ``istioctl install`` of the minimal profile and the real istiod, pilot-discovery, serving its webhooks:
+what the integration tests pay before the first injected Pod). Each is started and stopped ``--rounds``
+times; the figures are wall-clock seconds until every health check passed (for ``istiod``: until istiod
+is ready and its injector webhook trusts its CA). Prints a table, then one line of JSON for tracking over
+time.
 
 Run inside a private network namespace, e.g.::
 
@@ -14,17 +17,49 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from typing import Any
 
-from kyma_istio.devenv import netns
+import yaml
+
+from kyma_istio import pins
+from kyma_istio.devenv import netns, processes, tools
 from kyma_istio.devenv.cluster import LocalCluster
+from kyma_istio.devenv.istiod import Istiod
 
 SHAPES: dict[str, dict[str, Any]] = {
     "api-only": {"nodes": 0, "controllers": False},
     "full": {"nodes": 3, "controllers": True},
+    "istiod": {"nodes": 3, "controllers": True},
 }
+MINIMAL_ISTIO = {
+    "apiVersion": "install.istio.io/v1alpha1",
+    "kind": "IstioOperator",
+    "spec": {"profile": "minimal", "hub": pins.DEFAULT_HUB, "tag": pins.ISTIO_TAG},
+}
+
+
+def start_istio(cluster: LocalCluster) -> tuple[Istiod, dict[str, float]]:
+    """``istioctl install`` (minimal profile), then the real istiod; seconds of each phase."""
+    operator = cluster.workdir / "minimal-iop.yaml"
+    operator.write_text(yaml.safe_dump(MINIMAL_ISTIO))
+    environment = processes.child_environment() | {
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "HOME": str(cluster.workdir),
+    }
+    began = time.monotonic()
+    subprocess.run(
+        [str(tools.find_tool("istioctl")), "install", "-y", "-f", str(operator)],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    installed = time.monotonic()
+    istiod = Istiod(cluster).start()
+    istiod.wait_ready()
+    return istiod, {"istioctl_install": installed - began, "istiod": time.monotonic() - installed}
 
 
 def measure(shape: str, rounds: int) -> dict[str, Any]:
@@ -35,10 +70,13 @@ def measure(shape: str, rounds: int) -> dict[str, Any]:
     for _ in range(rounds):
         cluster = LocalCluster(**SHAPES[shape])
         cluster.start()
-        startups.append(cluster.startup_seconds or 0.0)
-        for phase, seconds in cluster.phase_seconds.items():
+        istiod, istio_phases = start_istio(cluster) if shape == "istiod" else (None, {})
+        startups.append((cluster.startup_seconds or 0.0) + sum(istio_phases.values()))
+        for phase, seconds in (cluster.phase_seconds | istio_phases).items():
             phases.setdefault(phase, []).append(seconds)
         began = time.monotonic()
+        if istiod is not None:
+            istiod.stop()
         cluster.stop()
         stops.append(time.monotonic() - began)
     return {

@@ -1,7 +1,8 @@
 """Fixtures for tests against a real control plane.
 
 One ``LocalCluster`` (etcd, kube-apiserver, controller-manager, scheduler, kwok with three 4-CPU/16Gi
-nodes) serves the whole session, because starting it is the slow part; every test gets a fresh
+nodes) serves the whole session, because starting it is the slow part, with the real istiod
+(``pilot-discovery``) serving Istio's webhooks whenever Istio is installed; every test gets a fresh
 namespace, so tests never see each other's objects. Missing tools or a host network make every test
 fail with the fix in the message: skipping would let CI go green without testing anything.
 """
@@ -21,7 +22,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from kyma_istio.devenv import netns, tools
 from kyma_istio.devenv.cluster import LocalCluster
-from kyma_istio.devenv.istiod import FakeIstiod
+from kyma_istio.devenv.istiod import Istiod
 
 T = TypeVar("T")
 
@@ -32,8 +33,9 @@ TEST_NAMESPACE_LABEL = "kyma-istio.test/integration"
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[LocalCluster]:
-    """The session's control plane, stopped (processes and work directory) after the last test."""
+def control_plane() -> Iterator[tuple[LocalCluster, Istiod]]:
+    """The session's control plane and the real istiod following its Istio installs; both stopped
+    (processes and work directory) after the last test."""
     if not netns.in_private_netns():
         pytest.fail(
             "integration tests run only inside a private network namespace: use `make integration` "
@@ -44,10 +46,27 @@ def cluster() -> Iterator[LocalCluster]:
         for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
             tools.find_tool(name)
         tools.kwok_stage_files()
+        tools.find_tool("pilot-discovery")
     except tools.MissingToolError as error:
         pytest.fail(str(error), pytrace=False)
-    with LocalCluster(nodes=NODE_COUNT, node_cpu=NODE_CPU, node_memory=NODE_MEMORY) as started:
-        yield started
+    with (
+        LocalCluster(nodes=NODE_COUNT, node_cpu=NODE_CPU, node_memory=NODE_MEMORY) as started,
+        Istiod(started) as istiod,
+    ):
+        yield started, istiod
+
+
+@pytest.fixture(scope="session")
+def cluster(control_plane: tuple[LocalCluster, Istiod]) -> LocalCluster:
+    """The session's control plane (etcd, kube-apiserver, controllers, scheduler, kwok nodes)."""
+    return control_plane[0]
+
+
+@pytest.fixture(scope="session")
+def istiod(control_plane: tuple[LocalCluster, Istiod]) -> Istiod:
+    """The real istiod (pilot-discovery), serving Istio's webhooks whenever Istio is installed; it runs
+    for every test, so injection and config validation are Istio's own throughout."""
+    return control_plane[1]
 
 
 @pytest.fixture(scope="session")
@@ -98,11 +117,3 @@ def wait_for() -> Callable[..., object]:
 def istioctl_env(kubeconfig: Path) -> dict[str, str]:
     """Environment for running istioctl against the session's cluster (and nothing else)."""
     return {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent)}
-
-
-@pytest.fixture
-def fake_istiod(cluster: LocalCluster) -> Iterator[FakeIstiod]:
-    """Answers istiod's sidecar-injection webhook, so Pods can be created in injection-enabled
-    namespaces once Istio is installed (before that it waits, re-checking in the background)."""
-    with FakeIstiod(cluster) as istiod:
-        yield istiod

@@ -5,8 +5,9 @@ helpers to create and read CRs. Import the fixtures by name into a test module t
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,14 @@ from lightkube import Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Namespace, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 from lightkube.resources.scheduling_v1 import PriorityClass
+from lightkube.types import PatchType
 
 from kyma_istio.api import names
+from kyma_istio.cluster.kinds import resource
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.devenv import tools
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s import kinds
 from kyma_istio.operator.events import KubeEvents
@@ -29,6 +34,9 @@ from kyma_istio.reconcile.context import Deps, Settings
 REPO = Path(__file__).parents[2]
 CRD_FILE = REPO / "deploy" / "crds" / "operator.kyma-project.io_istios.yaml"
 NS = names.OPERATOR_NAMESPACE
+SERVICE_ACCOUNT = "istio-controller-manager"
+"""The chart's ServiceAccount of the operator."""
+CHART_FIELD_MANAGER = "kyma-istio-sa-test"
 
 
 def wait_established(client: Client, crd_name: str, timeout_s: float = 30.0) -> None:
@@ -53,6 +61,66 @@ def crd_and_namespace(client: Client) -> None:
         PriorityClass(metadata=ObjectMeta(name=names.PRIORITY_CLASS), value=names.PRIORITY_CLASS_VALUE),
         field_manager="tests",
     )
+
+
+@pytest.fixture(scope="module")
+def chart_in_kyma_system(client: Client, crd_and_namespace: None) -> Iterator[list[dict[str, Any]]]:
+    """The chart rendered for kyma-system and applied (its own Deployment runs only as a kwok fake)."""
+    rendered = subprocess.run(
+        [
+            str(tools.find_tool("helm")),
+            "template",
+            "istio-operator",
+            str(REPO / "deploy" / "chart"),
+            "-n",
+            NS,
+            "--kube-version",
+            "1.34.2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    docs = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    wait_istio_system_settled(client)
+    for doc in docs:
+        client.apply(codecs.from_dict(doc), field_manager=CHART_FIELD_MANAGER, force=True)
+    yield docs
+    for doc in reversed(docs):
+        if doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            client.delete(
+                ClusterRole if doc["kind"] == "ClusterRole" else ClusterRoleBinding, doc["metadata"]["name"]
+            )
+    remove_istio_system(client)
+
+
+def service_account_token(
+    client: Client, *, seconds: int = 3600, account: str = SERVICE_ACCOUNT, namespace: str = NS
+) -> str:
+    """A short-lived token of a ServiceAccount, the chart's by default (TokenRequest API), as the kubelet
+    mounts one."""
+    request = ServiceAccount.Token(
+        metadata=ObjectMeta(name=account),
+        spec={"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": seconds},
+    )
+    token: str = client.create(request, account, namespace=namespace).status.token
+    return token
+
+
+@pytest.fixture
+def cleanup_crs(client: Client) -> Iterator[None]:
+    """Drop the CRs of this module, our finalizer included, whatever a test left behind."""
+    yield
+    for cr in client.list(resource(kinds.ISTIO), namespace=NS):
+        client.patch(
+            resource(kinds.ISTIO),
+            cr.metadata.name,
+            {"metadata": {"finalizers": None}},
+            namespace=NS,
+            patch_type=PatchType.MERGE,
+        )
+        client.delete(resource(kinds.ISTIO), cr.metadata.name, namespace=NS)
 
 
 async def drop_all_crs(kube: Kube) -> None:
@@ -87,11 +155,7 @@ async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]
 def token_kubeconfig(client: Client, kubeconfig: Path, account: str, namespace: str, path: Path) -> Path:
     """A kubeconfig at ``path`` that authenticates as the ServiceAccount ``namespace/account`` itself,
     with a short-lived token (TokenRequest), so requests meet exactly that account's RBAC."""
-    request = ServiceAccount.Token(
-        metadata=ObjectMeta(name=account),
-        spec={"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": 3600},
-    )
-    token = client.create(request, account, namespace=namespace).status.token
+    token = service_account_token(client, account=account, namespace=namespace)
     config = yaml.safe_load(kubeconfig.read_text())
     config["users"] = [{"name": account, "user": {"token": token}}]
     for context in config["contexts"]:

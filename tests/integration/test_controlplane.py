@@ -7,32 +7,15 @@ from typing import Any
 
 import pytest
 from lightkube import Client
-from lightkube.models.apps_v1 import DeploymentSpec
-from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
-from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, Pod
+from workloads import pause_deployment
 
 from kyma_istio.devenv.cluster import LocalCluster
 
 pytestmark = pytest.mark.integration
 
 Wait = Callable[..., Any]
-
-
-def _deployment(name: str, namespace: str, replicas: int) -> Deployment:
-    labels = {"app": name}
-    return Deployment(
-        metadata=ObjectMeta(name=name, namespace=namespace),
-        spec=DeploymentSpec(
-            replicas=replicas,
-            selector=LabelSelector(matchLabels=labels),
-            template=PodTemplateSpec(
-                metadata=ObjectMeta(labels=labels),
-                spec=PodSpec(containers=[Container(name="app", image="registry.k8s.io/pause:3.10")]),
-            ),
-        ),
-    )
 
 
 def _available(client: Client, name: str, namespace: str, replicas: int) -> Deployment | None:
@@ -77,7 +60,7 @@ def test_fake_nodes_have_the_requested_size_and_are_ready(client: Client, cluste
 def test_a_deployment_becomes_available_with_running_pods_on_fake_nodes(
     client: Client, namespace: str, wait_for: Wait
 ) -> None:
-    client.create(_deployment("web", namespace, replicas=3))
+    client.create(pause_deployment("web", namespace, replicas=3))
 
     wait_for("Deployment web Available with 3 replicas", lambda: _available(client, "web", namespace, 3))
     pods = wait_for("3 Running pods", lambda: len(_running_pods(client, "web", namespace)) == 3 or None)
@@ -91,7 +74,7 @@ def test_a_deployment_becomes_available_with_running_pods_on_fake_nodes(
 
 
 def test_a_rollout_restart_replaces_every_pod(client: Client, namespace: str, wait_for: Wait) -> None:
-    client.create(_deployment("web", namespace, replicas=3))
+    client.create(pause_deployment("web", namespace, replicas=3))
     wait_for("first rollout", lambda: _available(client, "web", namespace, 3))
     before = set(wait_for("3 Running pods", lambda: _running_pods(client, "web", namespace).keys() or None))
 

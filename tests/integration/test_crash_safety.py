@@ -9,23 +9,16 @@ teardown, whatever happened in the test.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from istio_fixtures import NS, crd_and_namespace, istio_cr, istio_system_settled
+from istio_fixtures import NS, cleanup_crs, crd_and_namespace, istio_cr, istio_system_settled
 from lightkube import Client
 from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Namespace
-from lightkube.types import PatchType
+from operator_process import OperatorProcess, StartOperator, operator, wait_for_operator
 
 from kyma_istio.api import names
 from kyma_istio.cluster.kinds import resource
@@ -34,95 +27,9 @@ from kyma_istio.resources import webhooks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace", "istio_system_settled")]
 
-__all__ = ["crd_and_namespace", "istio_system_settled"]
+__all__ = ["cleanup_crs", "crd_and_namespace", "istio_system_settled", "operator"]
 
-KYMA_ISTIO = Path(sys.executable).parent / "kyma-istio"
 ISTIO = resource(kinds.ISTIO)
-
-
-class OperatorProcess:
-    """``kyma-istio run`` as a child in its own process group, logging to a file."""
-
-    def __init__(self, kubeconfig: Path, log_file: Path) -> None:
-        self.log_file = log_file
-        with log_file.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(KYMA_ISTIO),
-                    "run",
-                    "--kubeconfig",
-                    str(kubeconfig),
-                    "--metrics-bind-address",
-                    "127.0.0.1:0",
-                    "--health-probe-bind-address",
-                    "127.0.0.1:0",
-                    "--log-format",
-                    "console",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
-                start_new_session=True,
-            )
-
-    def istioctl_children(self) -> list[int]:
-        """Process ids of the istioctl children of the operator (each in a session of its own)."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-            state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-            if comm == "istioctl" and state != "Z" and int(ppid) == self.proc.pid:
-                found.append(int(entry.name))
-        return found
-
-    def istioctl_running(self) -> bool:
-        return bool(self.istioctl_children())
-
-    def kill(self) -> None:
-        """SIGKILL the operator and its istioctl, as when a Pod's container dies; reap the operator."""
-        for pid in [self.proc.pid, *self.istioctl_children()]:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-
-
-@pytest.fixture
-def operator(kubeconfig: Path, tmp_path: Path) -> Iterator[Callable[[], OperatorProcess]]:
-    """``operator()`` starts one more operator process; all of them are killed at teardown."""
-    started: list[OperatorProcess] = []
-
-    def start() -> OperatorProcess:
-        process = OperatorProcess(kubeconfig, tmp_path / "operator.log")
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.kill()
-
-
-@pytest.fixture
-def cleanup_crs(client: Client) -> Iterator[None]:
-    """Drop the CRs of this module, our finalizer included, whatever a test left behind."""
-    yield
-    for cr in client.list(ISTIO, namespace=NS):
-        client.patch(
-            ISTIO,
-            cr.metadata.name,
-            {"metadata": {"finalizers": None}},
-            namespace=NS,
-            patch_type=PatchType.MERGE,
-        )
-        client.delete(ISTIO, cr.metadata.name, namespace=NS)
 
 
 def _cr(client: Client) -> Any | None:
@@ -134,21 +41,8 @@ def _state(cr: Any | None) -> str | None:
     return None if cr is None or not cr.get("status") else cr["status"].get("state")
 
 
-def _wait(what: str, check: Callable[[], bool], process: OperatorProcess, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if process.proc.poll() is not None:
-            pytest.fail(
-                f"operator exited ({process.proc.returncode}) while waiting for {what}:\n"
-                + process.log_tail()
-            )
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; operator log:\n{process.log_tail()}")
-        time.sleep(0.02)
-
-
 def _install_to_ready(client: Client, process: OperatorProcess) -> Any:
-    _wait("Ready", lambda: _state(_cr(client)) == "Ready", process)
+    wait_for_operator("Ready", lambda: _state(_cr(client)) == "Ready", process)
     return _cr(client)
 
 
@@ -161,11 +55,11 @@ def _assert_no_webhook_conflict(client: Client) -> None:
 
 @pytest.mark.usefixtures("cleanup_crs")
 def test_an_operator_killed_during_istioctl_install_converges_to_ready_after_a_restart(
-    client: Client, operator: Callable[[], OperatorProcess]
+    client: Client, operator: StartOperator
 ) -> None:
     first = operator()
     client.create(ISTIO.from_dict(istio_cr("default", {"config": {"numTrustedProxies": 2}})))
-    _wait("istioctl install to start", first.istioctl_running, first)
+    wait_for_operator("istioctl install to start", first.istioctl_running, first)
 
     first.kill()
 
@@ -189,14 +83,14 @@ def test_an_operator_killed_during_istioctl_install_converges_to_ready_after_a_r
 
 @pytest.mark.usefixtures("cleanup_crs")
 def test_an_operator_killed_during_the_uninstall_removes_istio_and_the_cr_after_a_restart(
-    client: Client, operator: Callable[[], OperatorProcess]
+    client: Client, operator: StartOperator
 ) -> None:
     first = operator()
     client.create(ISTIO.from_dict(istio_cr("default", {})))
     _install_to_ready(client, first)
 
     client.delete(ISTIO, "default", namespace=NS)
-    _wait("the uninstall to start", first.istioctl_running, first)
+    wait_for_operator("the uninstall to start", first.istioctl_running, first)
     first.kill()
 
     killed = _cr(client)
@@ -204,7 +98,7 @@ def test_an_operator_killed_during_the_uninstall_removes_istio_and_the_cr_after_
     assert _state(killed) == "Deleting"
     assert killed.metadata.finalizers == [names.FINALIZER]
     second = operator()
-    _wait("the CR to be gone", lambda: _cr(client) is None, second)
+    wait_for_operator("the CR to be gone", lambda: _cr(client) is None, second)
     crds = [
         crd.metadata
         for crd in client.list(CustomResourceDefinition)

@@ -15,7 +15,11 @@ from kyma_istio.devenv import tools
 
 pytestmark = pytest.mark.integration
 
-RUN_APP = "from kyma_istio.cli.devcluster import dev_cluster_app; dev_cluster_app(prog_name='dev-cluster')"
+# Through the command's error boundary, as `kyma-istio dev-cluster ...` runs.
+RUN_APP = (
+    "import sys; from kyma_istio.cli.boundary import run; from kyma_istio.cli.main import app; "
+    "sys.exit(run(app, ['dev-cluster', *sys.argv[1:]]))"
+)
 
 
 def _dev_cluster(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
@@ -42,6 +46,11 @@ def test_up_status_kubeconfig_and_down_manage_one_detached_cluster(tmp_path: Pat
         status = _dev_cluster("status", cache=tmp_path)
         assert status.returncode == 0, status.stderr
         assert "ready (2 fake nodes)" in status.stderr
+        as_json = _dev_cluster("status", "-o", "json", cache=tmp_path)
+        assert as_json.returncode == 0, as_json.stderr
+        facts = json.loads(as_json.stdout)
+        assert facts["ready"] is True
+        assert all(c["running"] for c in facts["components"].values())
 
         kubeconfig = _dev_cluster("kubeconfig", cache=tmp_path).stdout.strip()
         with Client(KubeConfig.from_file(kubeconfig), trust_env=False) as client:
@@ -53,6 +62,7 @@ def test_up_status_kubeconfig_and_down_manage_one_detached_cluster(tmp_path: Pat
         second = _dev_cluster("up", "--no-kwok", cache=tmp_path)
         assert second.returncode == 1
         assert "already up" in second.stderr
+        assert "Traceback" not in second.stderr
     finally:
         down = _dev_cluster("down", cache=tmp_path)
 

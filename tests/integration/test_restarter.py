@@ -322,7 +322,7 @@ def _all_running(
         counts = _running_by_owner(client, namespace)
         return all(counts[owner] >= n for owner, n in wanted.items())
 
-    wait_for(f"pods of {sorted(wanted)} running", check, timeout=90)
+    wait_for(f"pods of {sorted(wanted)} running", check, timeout=240)
 
 
 # --- counting what a pass wrote -------------------------------------------------------------------
@@ -445,7 +445,7 @@ async def test_every_owner_kind_is_restarted_exactly_once_and_every_other_pod_is
     wait_for(
         "every acted-on owner's pods made for the target",
         lambda: _pods_on_target(client, namespace, acted_owners, plan.target),
-        timeout=90,
+        timeout=240,
     )
     _all_running(client, namespace, wanted, hand_node, wait_for)
     after = {p.metadata.name: p.metadata.uid for p in client.list(Pod, namespace=namespace) if p.metadata}
@@ -475,7 +475,7 @@ async def test_a_second_pass_issues_zero_patches_and_zero_evictions(
     wait_for(
         "every pod replaced for the target",
         lambda: _pods_on_target(client, namespace, owners, first.target),
-        timeout=90,
+        timeout=240,
     )
     _all_running(client, namespace, wanted, hand_node, wait_for)
     settled, failures, writes = await _pass(deps, namespace)

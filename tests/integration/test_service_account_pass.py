@@ -6,76 +6,38 @@ is there) and uninstalls again, and no request is refused along the way."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from istio_fixtures import (
     NS,
+    SERVICE_ACCOUNT,
+    chart_in_kyma_system,
     crd_and_namespace,
     create_cr,
     drop_all_crs,
     get_cr,
     make_deps,
-    remove_istio_system,
     token_kubeconfig,
-    wait_istio_system_settled,
 )
 from lightkube import Client, codecs
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Pod
-from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 
 from kyma_istio.api import names
-from kyma_istio.devenv import tools
 from kyma_istio.k8s import kinds
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["crd_and_namespace"]  # fixtures used by name
+__all__ = ["chart_in_kyma_system", "crd_and_namespace"]  # fixtures used by name
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICE_ACCOUNT = "istio-controller-manager"
-FIELD_MANAGER = "kyma-istio-sa-test"
 OLD_PROXY = "docker.io/istio/proxyv2:1.22.0-distroless"
-
-
-@pytest.fixture(scope="module")
-def chart_in_kyma_system(client: Client, crd_and_namespace: None) -> Iterator[list[dict[str, Any]]]:
-    """The chart rendered for kyma-system and applied (its own Deployment runs only as a kwok fake)."""
-    rendered = subprocess.run(
-        [
-            str(tools.find_tool("helm")),
-            "template",
-            "istio-operator",
-            str(ROOT / "deploy" / "chart"),
-            "-n",
-            NS,
-            "--kube-version",
-            "1.34.2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    docs = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
-    wait_istio_system_settled(client)
-    for doc in docs:
-        client.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True)
-    yield docs
-    for doc in reversed(docs):
-        if doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
-            client.delete(
-                ClusterRole if doc["kind"] == "ClusterRole" else ClusterRoleBinding, doc["metadata"]["name"]
-            )
-    remove_istio_system(client)
 
 
 @pytest.fixture
@@ -129,6 +91,12 @@ async def _uninstall(admin: Deps, deps: Deps) -> None:
     # The chart's istio-system stays with the operator's Role in it; Istio's objects are gone.
     assert await admin.kube.get(kinds.NAMESPACE, names.ISTIO_NAMESPACE) is not None
     assert await admin.kube.get(kinds.DEPLOYMENT, "istiod", names.ISTIO_NAMESPACE) is None
+    # The purge deletes Istio's CRDs; the API server removes them once its cleanup finalizer has run,
+    # which takes a moment on a loaded machine. A reinstall must not race a terminating CRD.
+    for _ in range(120):
+        if await admin.kube.get(kinds.CRD, "virtualservices.networking.istio.io") is None:
+            break
+        await asyncio.sleep(0.5)
     assert await admin.kube.get(kinds.CRD, "virtualservices.networking.istio.io") is None
 
 

@@ -32,8 +32,6 @@ from lightkube.resources.core_v1 import Namespace, Pod
 from refusals import refusing, rule
 
 from kyma_istio.api import names
-from kyma_istio.devenv.cluster import LocalCluster
-from kyma_istio.devenv.istiod import FakeIstiod
 from kyma_istio.k8s import kinds
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
@@ -85,45 +83,39 @@ def _proxies(pod: Pod) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def injected_shop(
-    shared: Deps, cluster: LocalCluster, client: Client, wait_for_module: WaitFor
-) -> Iterator[str]:
-    """A namespace with injection enabled and a Deployment whose two pods got their sidecar from the
-    injector, made while Istio is whole (an uninstall refused half-way has removed the injector's
-    Service already); the namespace is deleted afterwards."""
+def injected_shop(shared: Deps, client: Client, wait_for_module: WaitFor) -> Iterator[str]:
+    """A namespace with injection enabled and a Deployment whose two pods got their sidecar from Istio's
+    injector (the session's istiod), made while Istio is whole (an uninstall refused half-way has removed
+    the injector's Service already); the namespace is deleted afterwards."""
     namespace = f"shop-{secrets.token_hex(3)}"
     labels = {"istio-injection": "enabled", "kyma-istio.test/integration": "true"}
     client.create(Namespace(metadata=ObjectMeta(name=namespace, labels=labels)))
-    with FakeIstiod(cluster) as istiod:
-        client.create(
-            codecs.from_dict(
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "metadata": {"name": "shop", "namespace": namespace},
-                    "spec": {
-                        "replicas": 2,
-                        "selector": {"matchLabels": {"app": "shop"}},
-                        "template": {
-                            "metadata": {"labels": {"app": "shop"}},
-                            "spec": {
-                                "terminationGracePeriodSeconds": 0,
-                                "containers": [{"name": "shop", "image": "registry.example/shop:1"}],
-                            },
+    client.create(
+        codecs.from_dict(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "shop", "namespace": namespace},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app": "shop"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "shop"}},
+                        "spec": {
+                            "terminationGracePeriodSeconds": 0,
+                            "containers": [{"name": "shop", "image": "registry.example/shop:1"}],
                         },
                     },
-                }
-            )
+                },
+            }
         )
+    )
 
-        def injected_running() -> bool:
-            pods = [
-                p for p in client.list(Pod, namespace=namespace) if p.status and p.status.phase == "Running"
-            ]
-            return len(pods) == 2 and all(_proxies(p) for p in pods)
+    def injected_running() -> bool:
+        pods = [p for p in client.list(Pod, namespace=namespace) if p.status and p.status.phase == "Running"]
+        return len(pods) == 2 and all(_proxies(p) for p in pods)
 
-        wait_for_module("two injected pods running", injected_running, timeout=180)
-        assert istiod.injected >= 2
+    wait_for_module("two injected pods running", injected_running, timeout=180)
     yield namespace
     client.delete(Namespace, namespace)
 

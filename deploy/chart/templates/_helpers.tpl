@@ -27,6 +27,21 @@ app.kubernetes.io/name: istio-operator
 app.kubernetes.io/component: istio-operator.kyma-project.io
 {{- end -}}
 
+{{/* The Deployment's name: istio-controller-manager as in Kyma's manifest, or fullnameOverride. */}}
+{{- define "kyma-istio-operator.fullname" -}}
+{{- .Values.fullnameOverride | default "istio-controller-manager" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The ServiceAccount the operator runs as: the chart's (named after the Deployment unless
+serviceAccount.name says otherwise), or with serviceAccount.create=false an existing one. */}}
+{{- define "kyma-istio-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ .Values.serviceAccount.name | default (include "kyma-istio-operator.fullname" .) }}
+{{- else -}}
+{{ required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end -}}
+{{- end -}}
+
 {{- define "kyma-istio-operator.image" -}}
 {{- if .Values.image.digest -}}
 {{ .Values.image.repository }}@{{ .Values.image.digest }}

@@ -6,12 +6,16 @@ when the committed files differ, so the model stays the one place where the CR i
 
 from __future__ import annotations
 
-from kyma_istio.api.crd import render_crd_yaml
+from kyma_istio.api.crd import build_crd, render_crd_yaml
 from kyma_istio.api.reference import render_reference_markdown
+from kyma_istio.cli.output import emit
 
 
-def crd_command() -> None:
-    """Print the CustomResourceDefinition of the ``Istio`` CR as YAML."""
+def crd_command(output: str = "yaml") -> None:
+    """Print the CustomResourceDefinition of the ``Istio`` CR as YAML (or JSON)."""
+    if output == "json":
+        emit(build_crd(), "json")
+        return
     # ``end=""``: the text ends with its own newline, and the file must equal it byte for byte.
     print(render_crd_yaml(), end="")
 

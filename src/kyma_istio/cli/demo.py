@@ -1,6 +1,7 @@
 """``kyma-istio demo``: the main job end to end on a throw-away local control plane.
 
-Starts the cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok), installs the CRD and the
+Starts the cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok) with the real istiod
+(pilot-discovery, which takes over once the operator has installed Istio), installs the CRD and the
 module's PriorityClass, runs the operator in this process, applies the default Istio CR, shows live
 progress until ``Ready``, prints a summary and stops everything, also on Ctrl-C.
 """
@@ -21,10 +22,12 @@ from rich.table import Table
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cluster.kube import Kube
-from kyma_istio.devenv import netns
+from kyma_istio.devenv import netns, processes, tools
 from kyma_istio.devenv.cluster import LocalCluster
+from kyma_istio.devenv.istiod import Istiod
 from kyma_istio.k8s import kinds
 from kyma_istio.k8s.kinds import Kind
+from kyma_istio.operator.logs import LogSettings
 from kyma_istio.operator.main import Options, serve
 from kyma_istio.reconcile.context import Settings
 
@@ -72,15 +75,14 @@ async def bootstrap(kube: Kube) -> None:
     )
 
 
-async def _run(cluster: LocalCluster, console: Console, timeout_s: float) -> int:
+async def _run(cluster: LocalCluster, istiod: Istiod, console: Console, timeout_s: float) -> int:
     kube = Kube.connect(cluster.kubeconfig)
     stop = asyncio.Event()
     options = Options(
         kubeconfig=cluster.kubeconfig,
         metrics_address="127.0.0.1:0",
         health_address="127.0.0.1:0",
-        log_format="console",
-        log_level="warning",
+        logging=LogSettings(fmt="console", level="warning"),
         settings=Settings(readiness_timeout_s=120),
     )
     started = time.monotonic()
@@ -109,6 +111,10 @@ async def _run(cluster: LocalCluster, console: Console, timeout_s: float) -> int
                 f"Deployment {d['metadata']['name']}",
                 f"{status.get('availableReplicas', 0)}/{d['spec'].get('replicas', 1)} available",
             )
+        if state == "Ready":
+            await asyncio.to_thread(istiod.wait_ready)
+        served = f"ready in {istiod.startup_seconds[-1]:.1f}s" if istiod.startup_seconds else "not serving"
+        summary.add_row("istiod (pilot-discovery on the host)", served)
         summary.add_row("state", str(state))
         summary.add_row("time to Ready", f"{time.monotonic() - started:.1f}s")
         console.print(summary)
@@ -129,12 +135,18 @@ def demo_command(*, nodes: int = 3, timeout_s: float = 600.0, allow_host_network
         console.print(f"[red]error:[/red] {err}")
         return 2
     console.print(
-        "[bold]Starting the local control plane[/bold] (etcd, kube-apiserver, kcm, scheduler, kwok)"
+        "[bold]Starting the local control plane[/bold] (etcd, kube-apiserver, kcm, scheduler, kwok, istiod)"
     )
-    with LocalCluster(nodes=nodes, node_cpu="4", node_memory="16Gi") as cluster:
-        console.print(f"cluster up in {cluster.startup_seconds or 0:.1f}s; running the operator")
-        try:
-            return asyncio.run(_run(cluster, console, timeout_s))
-        except KeyboardInterrupt:
-            console.print("interrupted; stopping everything")
-            return 130
+    try:
+        with (
+            LocalCluster(nodes=nodes, node_cpu="4", node_memory="16Gi") as cluster,
+            Istiod(cluster) as istiod,
+        ):
+            console.print(f"cluster up in {cluster.startup_seconds or 0:.1f}s; running the operator")
+            return asyncio.run(_run(cluster, istiod, console, timeout_s))
+    except (tools.MissingToolError, processes.StartupError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted; stopping everything")
+        return 130

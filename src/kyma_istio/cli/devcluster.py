@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kyma_istio.cli.boundary import CommandError
+from kyma_istio.cli.output import Tabular, emit
 from kyma_istio.devenv import netns, processes, state, tools
 from kyma_istio.devenv.cluster import LocalCluster, server_ready
 
@@ -26,9 +28,9 @@ _console = Console(stderr=True)
 STOP_ORDER = ("kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd")
 
 
-def _fail(message: str) -> typer.Exit:
-    _console.print(f"[red]✗[/red] {message}")
-    return typer.Exit(1)
+def _fail(message: str) -> CommandError:
+    """Exit 1 with one ``error:`` line (``cli.boundary``)."""
+    return CommandError(message, 1)
 
 
 def _running(recorded: state.ClusterState) -> dict[str, bool]:
@@ -117,13 +119,22 @@ def down() -> None:
 
 
 @dev_cluster_app.command()
-def status() -> None:
+def status(
+    output: Annotated[Tabular, typer.Option("-o", "--output", help="output format")] = Tabular.TABLE,
+) -> None:
     """Show the recorded cluster's processes and whether its API server is ready (exit 1 if not)."""
     recorded = state.load_state()
     if recorded is None:
         raise _fail("no dev cluster is recorded; start one with `kyma-istio dev-cluster up`")
-    table = Table("component", "pid", "running")
     running = _running(recorded)
+    if output != Tabular.TABLE:
+        same_netns = recorded.netns == netns.current_netns()
+        ready = same_netns and all(running.values()) and server_ready(recorded)
+        components = {name: {"pid": pid, "running": running[name]} for name, pid in recorded.pids.items()}
+        facts = {"server": recorded.server, "kubeconfig": recorded.kubeconfig, "ready": ready}
+        emit({**facts, "sameNetworkNamespace": same_netns, "components": components}, output)
+        raise typer.Exit(0 if ready else 1)
+    table = Table("component", "pid", "running")
     for name, pid in recorded.pids.items():
         table.add_row(name, str(pid), "[green]yes[/green]" if running[name] else "[red]no[/red]")
     _console.print(table)

@@ -27,6 +27,7 @@ from rich.text import Text
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import Istio
+from kyma_istio.cli.boundary import cluster_error
 from kyma_istio.cli.render import RenderError, read_single_document, to_yaml, validate_istio
 from kyma_istio.cluster.kube import Kube
 from kyma_istio.k8s import errors, kinds
@@ -36,13 +37,13 @@ from kyma_istio.mesh.desired import ClusterFacts, cluster_facts, desired_istio
 from kyma_istio.mesh.versions import Verdict, VersionDecision, decide_upgrade
 
 EXIT_SAME = 0
-"""The CR would change nothing in the IstioOperator and the version rule allows it."""
-EXIT_REFUSED = 1
+"""The CR would change nothing in the IstioOperator and the version rule allows it (as ``kubectl diff``)."""
+EXIT_DIFFERENT = 1
+"""The IstioOperator would change; the diff says how (as ``kubectl diff``)."""
+EXIT_REFUSED = 2
 """The file is not a valid Istio CR, or the version rule refuses the change (nothing would be installed)."""
-EXIT_CLUSTER = 2
+EXIT_CLUSTER = 3
 """The cluster could not be read (no kubeconfig, unreachable, forbidden, malformed Node capacity)."""
-EXIT_DIFFERENT = 3
-"""The IstioOperator would change; the diff says how."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,15 @@ def diff_command(
     hub: str = pins.DEFAULT_HUB,
     *,
     experimental: bool = False,
+    context: str | None = None,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
     """Print the version verdict and the IstioOperator diff for the CR in ``file``; return the exit code.
 
-    Exit codes: 0 no difference (and the version rule allows the change), 1 the file is invalid or the
-    version rule refuses the change, 2 the cluster could not be read, 3 the IstioOperator would change.
+    Exit codes as ``kubectl diff``: 0 no difference (and the version rule allows the change), 1 the
+    IstioOperator would change, 2 the file is invalid or the version rule refuses the change, 3 the
+    cluster could not be read.
     """
     out = console or Console(highlight=False, soft_wrap=True, markup=False)
     err = error_console or Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -85,24 +88,21 @@ def diff_command(
         return EXIT_REFUSED
     name = istio.metadata.name
     try:
-        view = asyncio.run(read_cluster(name, kubeconfig))
+        view = asyncio.run(read_cluster(name, kubeconfig, context))
     except _ClusterReadError as error:
         err.print(Text(f"error: {error}", style="red"), soft_wrap=True)
         return EXIT_CLUSTER
     return report(istio, name, file, view, hub=hub, experimental=experimental, console=out)
 
 
-async def read_cluster(name: str, kubeconfig: Path | None) -> ClusterView:
+async def read_cluster(name: str, kubeconfig: Path | None, context: str | None = None) -> ClusterView:
     """Nodes and the live CR ``kyma-system/<name>``; ``_ClusterReadError`` when they cannot be read."""
-    try:
-        kube = Kube.connect(kubeconfig)
-    except (errors.NoConfig, OSError) as error:
-        raise _ClusterReadError(f"no cluster configuration: {error}") from None
+    kube = Kube.connect(kubeconfig, context=context)  # NoConfig: the boundary says what to fix (exit 2)
     try:
         cluster = cluster_facts(await kube.list_all(kinds.NODE))
         live = await kube.get(kinds.ISTIO, name, names.OPERATOR_NAMESPACE)
     except errors.ClusterError as error:
-        raise _ClusterReadError(f"cannot read the cluster: {error}") from None
+        raise _ClusterReadError(str(cluster_error(error, kube.target))) from None
     except ValueError as error:
         raise _ClusterReadError(f"cannot tell the cluster's size from its Nodes: {error}") from None
     finally:

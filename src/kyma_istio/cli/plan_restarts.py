@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from rich.text import Text
 
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.cli.boundary import cluster_error
+from kyma_istio.cli.output import emit
 from kyma_istio.cluster.kube import Kube
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.seam import KubeApi
@@ -42,7 +43,7 @@ from kyma_istio.restart.plan import PlanBuilder
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-OUTPUTS = ("table", "json")
+OUTPUTS = ("table", "json", "yaml")
 
 
 @dataclass(frozen=True)
@@ -206,11 +207,12 @@ def plan_restarts_command(
     hub: str,
     profile: str | None,
     *,
+    context: str | None = None,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
     """Print the restart plan; the exit code (0 ok, 1 cluster or CR problem, 2 bad arguments)."""
-    err = error_console or Console(stderr=True)
+    err = error_console or Console(stderr=True, soft_wrap=True)
     if output not in OUTPUTS:
         err.print(Text(f"error: output must be one of {', '.join(OUTPUTS)}, got {output!r}", style="red"))
         return EXIT_USAGE
@@ -223,23 +225,25 @@ def plan_restarts_command(
             err.print(Text(f"error: profile must be one of {allowed}, got {profile!r}", style="red"))
             return EXIT_USAGE
     try:
-        report = asyncio.run(_compute(kubeconfig, Settings(hub=hub), chosen))
-    except (errors.ClusterError, ValueError) as problem:
+        report = asyncio.run(_compute(kubeconfig, context, Settings(hub=hub), chosen))
+    except ValueError as problem:
         err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
         return EXIT_FAILED
-    if output == "json":
-        # print(), not rich: JSON must not be wrapped or highlighted.
-        print(json.dumps(report_json(report), indent=2))
+    if output != "table":
+        # Not rich: JSON and YAML must not be wrapped or highlighted.
+        emit(report_json(report), output)
     else:
         render_table(report, console or Console())
     return EXIT_OK
 
 
 async def _compute(
-    kubeconfig: Path | None, settings: Settings, chosen: profiles.Profile | None
+    kubeconfig: Path | None, context: str | None, settings: Settings, chosen: profiles.Profile | None
 ) -> PlanReport:
-    kube = Kube.connect(kubeconfig)
+    kube = Kube.connect(kubeconfig, context=context)  # NoConfig: the boundary says what to fix
     try:
         return await compute_plan(kube, settings=settings, profile=chosen)
+    except errors.ClusterError as error:
+        raise cluster_error(error, kube.target) from None
     finally:
         await kube.close()

@@ -9,6 +9,8 @@ never as a traceback.
 from __future__ import annotations
 
 import collections
+import json
+import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,12 +45,13 @@ def render_command(
     flavour: str | None = None,
     experimental: bool = False,
     *,
+    output: str = "yaml",
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
     """Print the merged IstioOperator for the CR in ``file`` as YAML; return the exit code."""
     out = console or Console()
-    err = error_console or Console(stderr=True)
+    err = error_console or Console(stderr=True, soft_wrap=True)
     try:
         chosen_profile = _choice(Profile, profile or Profile.PRODUCTION.value, "profile")
         chosen_flavour = _choice(Flavour, flavour or Flavour.UNKNOWN.value, "flavour")
@@ -65,7 +68,8 @@ def render_command(
         hub=hub,
         experimental_enabled=experimental,
     )
-    out.out(to_yaml(iop), end="", highlight=False)
+    text = json.dumps(iop, indent=2) + "\n" if output == "json" else to_yaml(iop)
+    out.out(text, end="", highlight=False)
     return EXIT_OK
 
 
@@ -95,12 +99,25 @@ def _choice(kind: type[_Choice], value: str, what: str) -> _Choice:
         raise RenderError([f"unknown {what} {value!r}; use one of: {accepted}"]) from None
 
 
-def read_single_document(file: Path) -> Any:
-    """The one YAML document in ``file``; a CR file with several objects is ambiguous."""
+def read_text(file: Path) -> str:
+    """The file's text (``-``: stdin), or a one-line problem: missing, unreadable, not UTF-8."""
     try:
-        documents = [doc for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")) if doc is not None]
+        raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as error:
         raise RenderError([f"cannot read {file}: {error.strerror or error}"]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        name = "stdin" if str(file) == "-" else str(file)
+        raise RenderError(
+            [f"{name} is not UTF-8 text (byte {error.start}): save the CR as UTF-8 YAML"]
+        ) from None
+
+
+def read_single_document(file: Path) -> Any:
+    """The one YAML document in ``file`` (``-``: stdin); a CR file with several objects is ambiguous."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(read_text(file)) if doc is not None]
     except yaml.YAMLError as error:
         raise RenderError([f"{file} is not valid YAML: {error}"]) from None
     if len(documents) != 1:

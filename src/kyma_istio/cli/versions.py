@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 import kyma_istio
 from kyma_istio import pins
+from kyma_istio.cli.output import emit
 from kyma_istio.mesh import versions
 
 EXIT_ALLOWED = 0
@@ -28,8 +30,8 @@ _VERDICT_STYLES = {
 }
 
 
-def version_command(json_output: bool = False, *, console: Console | None = None) -> None:
-    """Print what this release ships, as a table or as JSON for scripts."""
+def version_command(output: str = "table", *, console: Console | None = None) -> None:
+    """Print what this release ships, as a table, or as JSON or YAML for scripts."""
     out = console or Console()
     facts = {
         "operator": kyma_istio.__version__,
@@ -37,9 +39,14 @@ def version_command(json_output: bool = False, *, console: Console | None = None
         "envoy": pins.ENVOY_VERSION,
         "istioTag": pins.ISTIO_TAG,
     }
-    if json_output:
+    if output != "table":
         # ``out`` writes the text as is: no markup, highlighting or wrapping that would break parsers.
-        out.out(json.dumps(facts, indent=2), highlight=False)
+        out.out(
+            json.dumps(facts, indent=2)
+            if output == "json"
+            else yaml.safe_dump(facts, sort_keys=False).rstrip(),
+            highlight=False,
+        )
         return
     table = Table(title="kyma-istio", show_header=False)
     table.add_column("what", style="bold")
@@ -55,6 +62,7 @@ def check_upgrade_command(
     from_tag: str,
     to_tag: str,
     *,
+    output: str = "text",
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
@@ -63,8 +71,8 @@ def check_upgrade_command(
     0 when allowed, 1 when refused, 2 when a tag is not a version. An unreadable current tag is a refusal
     inside the operator, but here it is a typing mistake, so it gets the usage exit code.
     """
-    out = console or Console()
-    err = error_console or Console(stderr=True)
+    out = console or Console(soft_wrap=True)  # a sentence stays one line when piped
+    err = error_console or Console(stderr=True, soft_wrap=True)
     for tag in (from_tag, to_tag):
         try:
             versions.parse_tag(tag)
@@ -73,6 +81,17 @@ def check_upgrade_command(
             return EXIT_BAD_INPUT
     decision = versions.decide_upgrade(from_tag, to_tag)
     verdict = decision.verdict
+    if output != "text":
+        facts = {
+            "from": from_tag,
+            "to": to_tag,
+            "verdict": verdict.value,
+            "allowed": verdict.allowed,
+            "message": decision.message,
+            "path": decision.path,
+        }
+        emit(facts, output)
+        return EXIT_ALLOWED if verdict.allowed else EXIT_REFUSED
     out.print(Text.assemble(("verdict: ", "bold"), (verdict.value, _VERDICT_STYLES[verdict])))
     # Text objects, not markup strings: tags and messages may contain square brackets.
     out.print(Text(decision.message))

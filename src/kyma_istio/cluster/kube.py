@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from lightkube import AsyncClient, KubeConfig, operators
+from lightkube import AsyncClient, operators
 from lightkube import types as lightkube_types
-from lightkube.core.exceptions import ApiError, ConfigError
+from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import CascadeType
@@ -23,7 +23,9 @@ from lightkube.types import CascadeType
 from kyma_istio.api import names
 from kyma_istio.cluster import errors
 from kyma_istio.cluster.kinds import resource
+from kyma_istio.cluster.kubeconfig import Resolved, resolve
 from kyma_istio.k8s.kinds import Kind
+from kyma_istio.k8s.ratelimit import TokenBucket
 from kyma_istio.k8s.seam import EXISTS, Obj, PatchType
 
 _PATCH_TYPES = {
@@ -44,8 +46,13 @@ def _as_dict(obj: Any) -> Obj:
 class Kube:
     """The operator's API access (``k8s.seam.KubeApi``); create one per process, ``close()`` it at the end."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(
+        self, client: AsyncClient, *, target: str = "the API server", limiter: TokenBucket | None = None
+    ) -> None:
         self._client = client
+        self.target = target
+        """The server and context connected to, for error messages."""
+        self.limiter = limiter
         self.requests: collections.Counter[str] = collections.Counter()
         """HTTP requests sent, by method (GET, POST, PUT, PATCH, DELETE)."""
         self.recent_writes: collections.deque[str] = collections.deque(maxlen=50)
@@ -53,22 +60,30 @@ class Kube:
         self._install_counter()
 
     @classmethod
-    def connect(cls, kubeconfig: Path | None = None, *, timeout_s: float = 30.0) -> Kube:
-        """A client from a kubeconfig file, else in-cluster config or $KUBECONFIG / ~/.kube/config."""
-        try:
-            config = KubeConfig.from_file(kubeconfig) if kubeconfig else None
-            client = AsyncClient(
-                config=config,
-                field_manager=names.FIELD_MANAGER,
-                timeout=httpx2.Timeout(timeout_s),
-                trust_env=False,
-            )
-        except ConfigError as err:
-            raise errors.NoConfig(str(err)) from err
-        return cls(client)
+    def connect(
+        cls,
+        kubeconfig: Path | None = None,
+        *,
+        context: str | None = None,
+        resolved: Resolved | None = None,
+        limiter: TokenBucket | None = None,
+        timeout_s: float = 30.0,
+    ) -> Kube:
+        """A client for the context ``cluster.kubeconfig.resolve`` picks (kubectl's rules), or for
+        ``resolved`` when the caller resolved it already; ``limiter`` paces every request."""
+        found = resolved or resolve(kubeconfig, context)
+        client = AsyncClient(
+            config=found.config,
+            field_manager=names.FIELD_MANAGER,
+            timeout=httpx2.Timeout(timeout_s),
+            trust_env=False,
+        )
+        return cls(client, target=found.target, limiter=limiter)
 
     def _install_counter(self) -> None:
         async def count(request: httpx2.Request) -> None:
+            if self.limiter is not None:
+                await self.limiter.acquire()
             self.requests[request.method] += 1
             if request.method in WRITE_METHODS:
                 self.recent_writes.append(f"{request.method} {request.url.path}")

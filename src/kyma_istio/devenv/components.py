@@ -5,8 +5,10 @@ port is chosen free at start (so clusters can run side by side), leader election
 each), and request throttling is off (tests and benchmarks should measure our code, not API fairness).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kyma_istio.devenv.pki import PkiFiles
 
@@ -154,3 +156,72 @@ def kwok_args(binary: Path, layout: Layout, stages: list[Path]) -> list[str]:
         f"--cidr={POD_CIDR}",
         "--node-ip=10.240.0.1",
     ]
+
+
+@dataclass(frozen=True)
+class IstiodFiles:
+    """What the host istiod reads: the cluster's kubeconfig and its serving certificate for the Service."""
+
+    kubeconfig: Path
+    tls_cert: Path
+    tls_key: Path
+    ca_cert: Path
+
+
+ISTIOD_WEBHOOK_PORT = 443
+"""The ``istiod`` Service's webhook port: the API server dials ClusterIP:443, so istiod listens there."""
+
+ISTIOD_HTTP_PORT = 8080
+"""istiod's plain HTTP port (``/ready``, debug), bound to the Service address only."""
+
+
+def istiod_args(
+    binary: Path, *, address: str, files: IstiodFiles, domain: str = "cluster.local"
+) -> list[str]:
+    """pilot-discovery as the ``istiod`` Service: every listener on the Service's ClusterIP at the port
+    the Service (or, for 443, the API server) uses, so the same ports work as in the cluster.
+
+    The mesh config and injection templates have no file here, so istiod watches the ``istio`` and
+    ``istio-sidecar-injector`` ConfigMaps that ``istioctl install`` wrote, as an external istiod does.
+    """
+    return [
+        str(binary),
+        "discovery",
+        f"--kubeconfig={files.kubeconfig}",
+        f"--httpsAddr={address}:{ISTIOD_WEBHOOK_PORT}",
+        f"--httpAddr={address}:{ISTIOD_HTTP_PORT}",
+        f"--grpcAddr={address}:15010",
+        f"--secureGRPCAddr={address}:15012",
+        f"--monitoringAddr={address}:15014",
+        # The serving certificate from the cluster's CA; istiod patches this CA into its webhooks.
+        f"--tlsCertFile={files.tls_cert}",
+        f"--tlsKeyFile={files.tls_key}",
+        f"--caCertFile={files.ca_cert}",
+        f"--domain={domain}",
+        "--ctrlz_port=0",
+        "--profile=false",
+    ]
+
+
+def istiod_environment(
+    installed: Sequence[Mapping[str, Any]],
+    *,
+    namespace: str,
+    pod_name: str,
+    service_account: str,
+    kubeconfig: Path,
+) -> dict[str, str]:
+    """istiod's environment: the literal ``env`` of the installed ``discovery`` container (revision,
+    cert provider, the CR's feature flags), with what a Pod would fill in (downward API) given here,
+    and the kubeconfig pointing at this cluster instead of the Pod's mounted secret."""
+    environment = {
+        str(item["name"]): str(item["value"])
+        for item in installed
+        if "value" in item and "valueFrom" not in item
+    }
+    return environment | {
+        "POD_NAME": pod_name,
+        "POD_NAMESPACE": namespace,
+        "SERVICE_ACCOUNT": service_account,
+        "KUBECONFIG": str(kubeconfig),
+    }

@@ -1,92 +1,103 @@
-"""A stand-in for the webhook half of istiod, so Pods can be created in injection-enabled namespaces.
+"""The real istiod of the local cluster: Istio's ``pilot-discovery`` as a host process behind the ``istiod``
+Service, so Istio's own sidecar injector and config validation answer the API server.
 
-On the local cluster istiod's Pod is only played by kwok, so its sidecar-injector webhook (``failurePolicy:
-Fail``) refuses every Pod in a namespace with ``istio-injection=enabled``: the API server cannot reach the
-``istiod`` Service. ``FakeIstiod`` makes that Service answer, the way istiod itself would:
+On the local cluster istiod's Pod is only played by kwok. ``Istiod`` follows what ``istioctl install``
+leaves in ``istio-system`` and runs the binary built from the same Istio pin (``testenv/build
+pilot-discovery``) in its place:
 
 * the Service's ClusterIP is added to ``lo`` in the private network namespace (never on a host: it
-  refuses outside one), and an HTTPS server listens on port 443 there;
-* its certificate is issued by the cluster's CA, and the CA is patched into the ``caBundle`` of every
-  webhook that points at the Service, as istiod's webhook controller does; a background loop repeats this
-  (and follows a new ClusterIP) after istioctl re-applies the webhooks;
-* it answers injection requests with :mod:`kyma_istio.devenv.injection`.
-
-Validation webhooks are left alone: they fail open (``Ignore``) and fail fast in the namespace.
+  refuses outside one) and every istiod listener binds to it, the webhook on 443 where the API server
+  dials it;
+* its serving certificate, for the Service's DNS names, is issued by the cluster's CA; istiod itself
+  patches that CA into its webhooks' ``caBundle`` and turns the validating webhook to ``Fail`` once it
+  has checked that it answers, as in a real cluster;
+* it reads the cluster through the admin kubeconfig and takes the literal env of the installed
+  ``discovery`` container, so it injects with the templates and mesh config istioctl installed;
+* a background loop restarts it when Istio is installed anew (a new Service or injector ConfigMap) or
+  the process died, and stops it when Istio is uninstalled.
 """
 
 import base64
 import contextlib
-import json
+import http.client
 import shutil
-import ssl
 import subprocess
 import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
 from lightkube import ApiError, Client
 from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
+from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Service
 
-from kyma_istio.devenv import injection, netns, pki
+from kyma_istio.devenv import components, netns, pki, processes, tools
 from kyma_istio.devenv.cluster import LocalCluster
 
-WEBHOOK_PORT = 443
+INJECTOR_CONFIG_MAP = "istio-sidecar-injector"
+"""The injection templates and values istioctl installs; istiod skips injection when it is missing."""
 
-_Kind = TypeVar("_Kind", Service, ConfigMap)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    proxy_image = ""
-    injected = 0
+_Kind = TypeVar("_Kind", Service, ConfigMap, Deployment)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+@dataclass(frozen=True)
+class Install:
+    """What identifies one installation of Istio: a re-install after an uninstall changes it."""
 
-    def do_POST(self) -> None:
-        review = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-        answer = injection.review_response(review, self.server.proxy_image)
-        if "patch" in answer["response"]:
-            self.server.injected += 1
-        body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the API server's calls are visible in its own log."""
+    service_uid: str
+    address: str
+    injector_uid: str
 
 
-class FakeIstiod:
-    """Answers istiod's sidecar-injection webhook on the local cluster; a context manager."""
+class Istiod:
+    """Runs pilot-discovery for whatever Istio is installed on the local cluster; a context manager."""
 
     def __init__(
-        self, cluster: LocalCluster, *, namespace: str = "istio-system", service: str = "istiod"
+        self,
+        cluster: LocalCluster,
+        *,
+        namespace: str = "istio-system",
+        service: str = "istiod",
+        ready_timeout: float = 120.0,
     ) -> None:
         self.cluster = cluster
         self.namespace = namespace
         self.service = service
+        self.ready_timeout = ready_timeout
         self.last_error: Exception | None = None
         """The latest error of the background loop (it keeps retrying), for debugging."""
+        self.starts = 0
+        """How many times pilot-discovery was started."""
+        self.startup_seconds: list[float] = []
+        """Seconds from spawning pilot-discovery until it was ready, one entry per start."""
+        self._binary = tools.find_tool("pilot-discovery")
         self._ca = pki.read_ca(cluster.layout.pki)
-        self._addresses: list[str] = []
+        self._directory = cluster.workdir / "istiod"
+        self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._server: _Server | None = None
-        self._injected_before = 0
+        self._thread: threading.Thread | None = None
         self._client: Client | None = None
+        self._process: processes.Process | None = None
+        self._install: Install | None = None
+        self._addresses: list[str] = []
 
     @property
-    def injected(self) -> int:
-        """How many Pods got a sidecar so far."""
-        return self._injected_before + (self._server.injected if self._server else 0)
+    def log(self) -> Path:
+        """pilot-discovery's log, all starts appended."""
+        return self.cluster.workdir / "istiod.log"
+
+    @property
+    def ca_cert(self) -> bytes:
+        """The CA (PEM) that issued istiod's serving certificate: the caBundle its webhooks end up with."""
+        return self._ca.cert
+
+    @property
+    def running(self) -> bool:
+        """True while a started pilot-discovery is alive."""
+        return self._process is not None and self._process.popen.poll() is None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -97,116 +108,188 @@ class FakeIstiod:
         self.stop()
 
     def start(self) -> Self:
-        """Serve, then sync once (so an installed Istio works at once) and keep syncing in the background."""
+        """Sync once (so an installed Istio is served at once) and keep following in the background."""
         netns.ensure_private_netns(allow_host_network=False)
         if shutil.which("ip") is None:
-            raise RuntimeError("FakeIstiod needs the `ip` command (iproute2) to give lo the Service's IP")
+            raise RuntimeError("Istiod needs the `ip` command (iproute2) to give lo the Service's IP")
         try:
             self._client = self.cluster.client()
-            self._server = self._serve()
-            self._spawn(self._server.serve_forever)
+            self._directory.mkdir(exist_ok=True)
+            self._stopping.clear()
             self.sync()
-            self._spawn(self._sync_loop)
+            self._thread = threading.Thread(target=self._follow, name="istiod-follower", daemon=True)
+            self._thread.start()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Stop serving and syncing, and take the Service IPs off ``lo`` again."""
+        """Stop following, end pilot-discovery and take the Service IPs off ``lo`` again."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._injected_before += self._server.injected
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = []
-        self._server = None
-        for address in self._addresses:
-            subprocess.run(
-                ["ip", "addr", "del", f"{address}/32", "dev", "lo"], check=False, capture_output=True
-            )
-        self._addresses = []
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with self._lock:
+            self._end_process()
+            for address in self._addresses:
+                subprocess.run(
+                    ["ip", "addr", "del", f"{address}/32", "dev", "lo"], check=False, capture_output=True
+                )
+            self._addresses = []
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def sync(self) -> None:
-        """One round of what istiod keeps doing: be reachable at the Service IP, own the caBundles."""
-        assert self._server is not None
-        with contextlib.suppress(_NotInstalled):
-            service = self._get(Service, self.service)
-            self._take_service_address(service.spec.clusterIP if service.spec else None)
-            injector = self._get(ConfigMap, "istio-sidecar-injector")
-            self._server.proxy_image = injection.proxy_image(json.loads((injector.data or {})["values"]))
-            self._patch_ca_bundles()
+        """One round: (re)start pilot-discovery for the installed Istio, or end it when there is none."""
+        with self._lock:
+            install = self._installed()
+            if install is None:
+                self._end_process()
+            elif install != self._install or not self.running:
+                if self._process is not None and not self.running:
+                    self.last_error = RuntimeError(
+                        f"pilot-discovery exited with code {self._process.popen.returncode}; "
+                        f"last lines of {self.log}:\n{processes.log_tail(self.log)}"
+                    )
+                self._end_process()
+                self._launch(install)
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until pilot-discovery serves the Istio installed now; on time-out raise ``StartupError``
+        with the follower's last error and the tail of istiod's log."""
+        try:
+            processes.wait_until(
+                "istiod serving the installed Istio",
+                lambda: self.running and self._install is not None and self._install == self._installed(),
+                timeout=self.ready_timeout if timeout is None else timeout,
+                interval=0.1,
+            )
+        except processes.StartupError as error:
+            raise processes.StartupError(
+                f"{error}; last error: {self.last_error}; last lines of {self.log}:\n"
+                f"{processes.log_tail(self.log)}"
+            ) from error
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _serve(self) -> _Server:
-        directory = self.cluster.workdir / "fake-istiod"
-        directory.mkdir(exist_ok=True)
-        host = f"{self.service}.{self.namespace}.svc"
-        issued = pki.issue_serving_cert(self._ca, [host, f"{host}.cluster.local"])
-        cert, key = directory / "tls.crt", directory / "tls.key"
-        for path, data in ((cert, issued.cert), (key, issued.key)):
-            path.touch(mode=0o600)
-            path.write_bytes(data)
-        server = _Server(("0.0.0.0", WEBHOOK_PORT), _Handler)  # only lo exists in this namespace
-        context = _server_tls(cert, key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        return server
-
-    def _spawn(self, target: Callable[[], None]) -> None:
-        thread = threading.Thread(target=target, name=f"fake-istiod-{len(self._threads)}", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _sync_loop(self) -> None:
-        while not self._stopping.wait(0.2):
+    def _follow(self) -> None:
+        while not self._stopping.wait(0.5):
             try:
                 self.sync()
-            except Exception as error:  # keep syncing, like istiod; keep the error
+            except Exception as error:  # keep following, like a controller; keep the error
                 self.last_error = error
 
-    def _get(self, kind: type[_Kind], name: str) -> _Kind:
+    def _installed(self) -> Install | None:
+        service = self._get(Service, self.service)
+        injector = self._get(ConfigMap, INJECTOR_CONFIG_MAP)
+        if service is None or injector is None or service.metadata is None or injector.metadata is None:
+            return None
+        address = service.spec.clusterIP if service.spec else None
+        if not address or address == "None":
+            return None
+        return Install(
+            service_uid=service.metadata.uid or "", address=address, injector_uid=injector.metadata.uid or ""
+        )
+
+    def _launch(self, install: Install) -> None:
+        self._take_address(install.address)
+        files = self._write_files()
+        deployment = self._get(Deployment, self.service)
+        argv = components.istiod_args(self._binary, address=install.address, files=files)
+        environment = components.istiod_environment(
+            _discovery_env(deployment),
+            namespace=self.namespace,
+            pod_name=f"{self.service}-local",
+            service_account=self.service,
+            kubeconfig=files.kubeconfig,
+        )
+        began = time.monotonic()
+        self._process = processes.spawn(
+            "istiod", argv, log_dir=self.cluster.workdir, detach=False, env=environment, cwd=self._directory
+        )
+        self.starts += 1
+        processes.wait_until(
+            "istiod /ready and the injector webhook trusting its CA",
+            lambda: self._stopping.is_set() or (_ready(install.address) and self._injector_trusts_ca()),
+            timeout=self.ready_timeout,
+            watched=[self._process],
+            interval=0.1,
+        )
+        if not self._stopping.is_set():
+            self.startup_seconds.append(time.monotonic() - began)
+            self._install = install
+
+    def _end_process(self) -> None:
+        if self._process is not None:
+            processes.stop_processes([self._process])
+            self._process = None
+        self._install = None
+
+    def _write_files(self) -> components.IstiodFiles:
+        host = f"{self.service}.{self.namespace}.svc"
+        issued = pki.issue_serving_cert(self._ca, [host, f"{host}.cluster.local"])
+        files = components.IstiodFiles(
+            kubeconfig=self.cluster.kubeconfig,
+            tls_cert=self._directory / "tls.crt",
+            tls_key=self._directory / "tls.key",
+            ca_cert=self._directory / "ca.crt",
+        )
+        for path, data in (
+            (files.tls_cert, issued.cert),
+            (files.tls_key, issued.key),
+            (files.ca_cert, self._ca.cert),
+        ):
+            path.touch(mode=0o600)
+            path.write_bytes(data)
+        return files
+
+    def _get(self, kind: type[_Kind], name: str) -> _Kind | None:
         assert self._client is not None
         try:
             return self._client.get(kind, name, namespace=self.namespace)
         except ApiError as error:
             if error.status.code == 404:
-                raise _NotInstalled from error
+                return None
             raise
 
-    def _take_service_address(self, address: str | None) -> None:
-        if not address or address in self._addresses:
+    def _take_address(self, address: str) -> None:
+        if address in self._addresses:
             return
         subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", "lo"], check=True, capture_output=True)
         self._addresses.append(address)
 
-    def _patch_ca_bundles(self) -> None:
+    def _injector_trusts_ca(self) -> bool:
+        # istiod patches the caBundle itself (INJECTION_WEBHOOK_CONFIG_NAME); until it has, the API server
+        # cannot verify the webhook and every injected Pod would be refused.
         assert self._client is not None
-        bundle = base64.b64encode(self._ca.cert).decode()
-        for configuration in self._client.list(MutatingWebhookConfiguration):
-            stale = [
-                hook.name
-                for hook in configuration.webhooks or []
-                if hook.clientConfig.service is not None
-                and (hook.clientConfig.service.namespace, hook.clientConfig.service.name)
-                == (self.namespace, self.service)
-                and hook.clientConfig.caBundle != bundle
-            ]
-            if stale and configuration.metadata and configuration.metadata.name:
-                patch = {"webhooks": [{"name": name, "clientConfig": {"caBundle": bundle}} for name in stale]}
-                self._client.patch(MutatingWebhookConfiguration, configuration.metadata.name, patch)
+        bundle = base64.b64encode(self.ca_cert).decode()
+        hooks = [
+            hook
+            for configuration in self._client.list(MutatingWebhookConfiguration)
+            for hook in configuration.webhooks or []
+            if hook.clientConfig.service is not None
+            and (hook.clientConfig.service.namespace, hook.clientConfig.service.name)
+            == (self.namespace, self.service)
+        ]
+        return bool(hooks) and all(hook.clientConfig.caBundle == bundle for hook in hooks)
 
 
-class _NotInstalled(Exception):
-    """Istio (or the part of it we look at) is not installed yet; try again later."""
+def _discovery_env(deployment: Deployment | None) -> list[dict[str, object]]:
+    spec = deployment.spec.template.spec if deployment and deployment.spec else None
+    containers = spec.containers if spec else []
+    discovery = next((c for c in containers if c.name == "discovery"), None)
+    return [item.to_dict() for item in (discovery.env or [])] if discovery else []
 
 
-def _server_tls(cert: Path, key: Path) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
+def _ready(address: str) -> bool:
+    connection = http.client.HTTPConnection(address, components.ISTIOD_HTTP_PORT, timeout=2)
+    try:
+        connection.request("GET", "/ready")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            connection.close()

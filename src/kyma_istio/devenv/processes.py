@@ -17,7 +17,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +58,16 @@ def child_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key.lower() not in _PROXY_VARIABLES}
 
 
-def spawn(name: str, argv: Sequence[str], *, log_dir: Path, detach: bool) -> Process:
-    """Start one component with its output in ``<log_dir>/<name>.log``."""
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_dir: Path,
+    detach: bool,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Process:
+    """Start one component with its output in ``<log_dir>/<name>.log``; ``env`` adds to our environment."""
     log = log_dir / f"{name}.log"
     with log.open("ab") as sink:
         popen = subprocess.Popen(
@@ -68,7 +76,8 @@ def spawn(name: str, argv: Sequence[str], *, log_dir: Path, detach: bool) -> Pro
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=child_environment(),
+            env=child_environment() | dict(env or {}),
+            cwd=cwd,
         )
     return Process(name=name, executable=argv[0], popen=popen, log=log)
 

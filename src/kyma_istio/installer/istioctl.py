@@ -175,11 +175,15 @@ def _kill_group(pgid: int) -> None:
 
 
 class Istioctl:
-    """One istioctl binary, bound to a kubeconfig (None: istioctl's own discovery, in-cluster included)."""
+    """One istioctl binary, bound to a kubeconfig and context (None: istioctl's own discovery, which
+    follows the same kubectl rules as ``cluster.kubeconfig``, in-cluster included)."""
 
-    def __init__(self, binary: Path, *, kubeconfig: Path | None, log: logging.Logger) -> None:
+    def __init__(
+        self, binary: Path, *, kubeconfig: Path | None, log: logging.Logger, context: str | None = None
+    ) -> None:
         self._binary = binary
         self._kubeconfig = kubeconfig
+        self._context = context
         self._log = log
 
     @property
@@ -187,7 +191,8 @@ class Istioctl:
         return self._binary
 
     def _cluster_args(self) -> list[str]:
-        return ["--kubeconfig", str(self._kubeconfig)] if self._kubeconfig else []
+        args = ["--kubeconfig", str(self._kubeconfig)] if self._kubeconfig else []
+        return args + (["--context", self._context] if self._context else [])
 
     async def install(
         self,

@@ -19,7 +19,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kyma_istio.api import names
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.cluster.kubeconfig import Resolved, resolve
 from kyma_istio.installer import istioctl
+from kyma_istio.k8s.ratelimit import TokenBucket
 from kyma_istio.operator import leader as leader_mod
 from kyma_istio.operator import logs
 from kyma_istio.operator.events import KubeEvents
@@ -36,14 +38,17 @@ class Options:
     """Command-line options of ``kyma-istio run`` (defaults as in the reference, spec section 11.1)."""
 
     kubeconfig: Path | None = None
+    context: str | None = None
     metrics_address: str = ":8090"
     health_address: str = ":8091"
     leader_elect: bool = False
     leader_namespace: str = names.OPERATOR_NAMESPACE
     failure_base_delay_s: float = 1.0
     failure_max_delay_s: float = 1000.0
-    log_format: str = "json"
-    log_level: str = "info"
+    rate_limiter_burst: int = 200
+    rate_limiter_frequency: float = 30.0
+    """API requests per second, saved up to ``rate_limiter_burst`` (client-go's token bucket)."""
+    logging: logs.LogSettings = field(default_factory=logs.LogSettings)
     istioctl_path: Path | None = None
     settings: Settings = field(default_factory=Settings)
 
@@ -101,11 +106,12 @@ def build_apps(metrics: Metrics, ready: asyncio.Event) -> tuple[web.Application,
     return metrics_app, probes
 
 
-def assemble(options: Options, kube: Kube, metrics: Metrics) -> Controller:
-    """The controller with its dependencies, ready to run."""
+def assemble(options: Options, kube: Kube, metrics: Metrics, cluster: Resolved | None = None) -> Controller:
+    """The controller with its dependencies, ready to run; kopf logs in to ``cluster`` too."""
     tool = istioctl.Istioctl(
         istioctl.find_istioctl(options.istioctl_path),
         kubeconfig=options.kubeconfig,
+        context=options.context,
         log=log.getChild("istioctl"),
     )
     deps = Deps(
@@ -116,7 +122,7 @@ def assemble(options: Options, kube: Kube, metrics: Metrics) -> Controller:
         observer=metrics,
     )
     backoff = Backoff(options.failure_base_delay_s, options.failure_max_delay_s)
-    return Controller.create(deps, metrics, backoff=backoff)
+    return Controller.create(deps, metrics, backoff=backoff, cluster=cluster)
 
 
 async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
@@ -126,9 +132,12 @@ async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    if options.kubeconfig:
-        os.environ["KUBECONFIG"] = str(options.kubeconfig)  # kopf's own login reads it
-    kube = Kube.connect(options.kubeconfig)
+    # One resolution for both clients: ours and kopf's watch (its login handler) connect to the same context.
+    cluster = resolve(options.kubeconfig, options.context)
+    cluster.connection()  # what kopf's login will hand over: refused now, in one line, if unusable
+    limiter = TokenBucket(options.rate_limiter_frequency, options.rate_limiter_burst)
+    kube = Kube.connect(resolved=cluster, limiter=limiter)
+    log.info("connecting to %s", cluster.target, extra={"step": "startup"})
     metrics = Metrics()
     ready = asyncio.Event()
     metrics_app, probes_app = build_apps(metrics, ready)
@@ -137,7 +146,7 @@ async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
         await _serve(probes_app, options.health_address),
     ]
     try:
-        controller = assemble(options, kube, metrics)
+        controller = assemble(options, kube, metrics, cluster)
         if options.leader_elect:
             elector = leader_mod.LeaseElector(
                 kube,
@@ -158,5 +167,5 @@ async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
 
 
 def run(options: Options) -> None:
-    logs.configure(fmt=options.log_format, level=options.log_level)
+    logs.configure(options.logging)
     asyncio.run(serve(options))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 
 from kyma_istio import pins
 from kyma_istio.api.v1alpha2 import State
@@ -56,6 +56,8 @@ class Metrics:
             "kyma_istio_sidecar_restarts_total", "Sidecar restart actions by result.", ["result"], registry=r
         )
         self.queue_depth = Gauge("kyma_istio_workqueue_depth", "Keys waiting in the work queue.", registry=r)
+        # process_resident_memory_bytes, process_cpu_seconds_total, ...: the dashboard's memory panel.
+        ProcessCollector(registry=r)
 
     def observe_pass(self, *, state: State | None, failed: bool, duration_s: float) -> None:
         result = "error" if failed else "success"

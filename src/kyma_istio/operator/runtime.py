@@ -12,12 +12,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
 
 from kyma_istio.api import names
+from kyma_istio.cluster.kubeconfig import Resolved, resolve
 from kyma_istio.operator.metrics import Metrics
 from kyma_istio.operator.workqueue import Backoff, WorkQueue
 from kyma_istio.reconcile import pipeline
@@ -40,18 +41,33 @@ class Controller:
     deps: Deps
     metrics: Metrics
     queue: WorkQueue
+    cluster: Resolved | None = field(default=None)
+    """Where kopf's watch connects: the context our client uses (None: resolved at login, same rules)."""
 
     @classmethod
-    def create(cls, deps: Deps, metrics: Metrics, *, backoff: Backoff | None = None) -> Controller:
-        return cls(deps=deps, metrics=metrics, queue=WorkQueue(backoff=backoff))
+    def create(
+        cls,
+        deps: Deps,
+        metrics: Metrics,
+        *,
+        backoff: Backoff | None = None,
+        cluster: Resolved | None = None,
+    ) -> Controller:
+        return cls(deps=deps, metrics=metrics, queue=WorkQueue(backoff=backoff), cluster=cluster)
 
     def __post_init__(self) -> None:
         self.seen: dict[str, tuple[Any, ...]] = {}
         self.passes = 0
         self.registry = kopf.OperatorRegistry()
         kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=self.registry)(self._on_event)
-        # A private registry has no login handlers of its own: in-cluster first, then $KUBECONFIG.
-        kopf.on.login(registry=self.registry)(_login)
+        # A private registry has no login handler of its own; ours hands kopf the loader's context.
+        kopf.on.login(registry=self.registry)(self._login)
+
+    def _login(self, **_: Any) -> kopf.ConnectionInfo:
+        """The context of ``cluster.kubeconfig`` (called again by kopf after a 401, so a rotated
+        ServiceAccount token is re-read); kopf's own loaders would not merge ``KUBECONFIG=a:b``."""
+        cluster = self.cluster or resolve()
+        return kopf.ConnectionInfo(**cluster.connection())
 
     async def _on_event(self, event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
         meta = body.get("metadata", {})
@@ -104,12 +120,6 @@ class Controller:
                 extra=extra,
             )
         return result
-
-
-def _login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """kopf's own credential loaders, so the watch uses the same identity as our client."""
-    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs)
-    return info or kopf.login_with_kubeconfig(**kwargs)
 
 
 def kopf_settings() -> kopf.OperatorSettings:

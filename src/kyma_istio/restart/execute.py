@@ -43,6 +43,7 @@ class Executor:
     ) -> dict[WorkloadKey, str]:
         """Carry out the plan's actions wave by wave; the failures, by owner."""
         failures: dict[WorkloadKey, str] = {}
+        done: list[str] = []
         batches = waves(plan.actions, self.wave_size)
         for index, wave in enumerate(batches):
             for action in wave:
@@ -51,17 +52,21 @@ class Executor:
                     await self._act(action, plan.target, selection)
                 except errors.ClusterError as err:
                     failures[w] = str(err)
-                    message = f"{w.kind} {w.namespace}/{w.name}: {err}"
-                    await announce(self.events, cr, EventReason.SIDECAR_RESTART_FAILED, message)
                     continue
                 rules = ", ".join(str(r) for r in action.rules)
-                message = (
-                    f"{action.action} {w.kind} {w.namespace}/{w.name}: "
-                    f"{action.pods} pod(s) with outdated sidecars ({rules})"
+                done.append(
+                    f"{action.action} {w.kind} {w.namespace}/{w.name} ({action.pods} pod(s), {rules})"
                 )
-                await announce(self.events, cr, EventReason.SIDECAR_RESTART, message)
             if index < len(batches) - 1:
                 await self._wait_wave(wave, cr)
+        # One summary Event per pass each, not one per owner: a large mesh would flood the CR's Events.
+        if done:
+            message = summary(f"{len(done)} owner(s) with outdated sidecars", done)
+            await announce(self.events, cr, EventReason.SIDECAR_RESTART, message)
+        if failures:
+            failed = [f"{w.kind} {w.namespace}/{w.name}: {err}" for w, err in failures.items()]
+            message = summary(f"{len(failed)} owner(s) not restarted", failed)
+            await announce(self.events, cr, EventReason.SIDECAR_RESTART_FAILED, message)
         return failures
 
     async def _act(self, action: OwnerAction, target: str, selection: Selection) -> None:
@@ -143,3 +148,10 @@ class Executor:
         if waiting:
             listed = ", ".join(f"{w.kind} {w.namespace}/{w.name}" for w in waiting)
             await announce(self.events, cr, EventReason.ROLLOUT_SLOW, f"not healthy in time: {listed}")
+
+
+def summary(head: str, items: list[str], *, shown: int = 10) -> str:
+    """``head: a; b; c; and N more``: an Event message that stays short whatever the mesh's size."""
+    listed = "; ".join(items[:shown])
+    more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+    return f"{head}: {listed}{more}"

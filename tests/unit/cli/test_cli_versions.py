@@ -24,7 +24,7 @@ def test_the_version_table_names_every_pinned_version(capsys: pytest.CaptureFixt
 
 
 def test_the_json_version_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
-    version_command(json_output=True)
+    version_command("json")
     assert json.loads(capsys.readouterr().out) == {
         "operator": kyma_istio.__version__,
         "istio": pins.ISTIO_VERSION,

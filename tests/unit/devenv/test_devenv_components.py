@@ -62,3 +62,60 @@ def test_kwok_gets_every_stage_file_and_manages_only_fake_nodes(layout: componen
     assert flags["config"] == "/s/node-initialize.yaml,/s/pod-ready.yaml"
     assert flags["manage-nodes-with-annotation-selector"] == "kwok.x-k8s.io/node=fake"
     assert flags["kubeconfig"] == str(layout.kubeconfig)
+
+
+@pytest.fixture
+def istiod_files(tmp_path: Path) -> components.IstiodFiles:
+    return components.IstiodFiles(
+        kubeconfig=tmp_path / "kubeconfig",
+        tls_cert=tmp_path / "tls.crt",
+        tls_key=tmp_path / "tls.key",
+        ca_cert=tmp_path / "ca.crt",
+    )
+
+
+def test_istiod_listens_only_on_the_service_address_with_the_webhook_on_443(
+    istiod_files: components.IstiodFiles,
+) -> None:
+    argv = components.istiod_args(Path("/bin/pilot-discovery"), address="10.96.0.10", files=istiod_files)
+    flags = _flags(argv[1:])
+
+    assert argv[1] == "discovery"
+    listeners = {
+        flags[name] for name in ("httpsAddr", "httpAddr", "grpcAddr", "secureGRPCAddr", "monitoringAddr")
+    }
+    assert {address.rsplit(":", 1)[0] for address in listeners} == {"10.96.0.10"}
+    assert flags["httpsAddr"] == "10.96.0.10:443"
+    assert flags["kubeconfig"] == str(istiod_files.kubeconfig)
+    assert (flags["tlsCertFile"], flags["tlsKeyFile"], flags["caCertFile"]) == (
+        str(istiod_files.tls_cert),
+        str(istiod_files.tls_key),
+        str(istiod_files.ca_cert),
+    )
+
+
+def test_istiod_takes_the_installed_literal_env_and_fills_in_the_pod_facts(tmp_path: Path) -> None:
+    installed = [
+        {"name": "REVISION", "value": "default"},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "KUBECONFIG", "value": "/var/run/secrets/remote/config"},
+        {"name": "GOMEMLIMIT", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}},
+        {"name": "ENABLE_DELIMITED_STATS_TAG_REGEX", "value": "false"},
+    ]
+
+    environment = components.istiod_environment(
+        installed,
+        namespace="istio-system",
+        pod_name="istiod-local",
+        service_account="istiod",
+        kubeconfig=tmp_path / "kubeconfig",
+    )
+
+    assert environment == {
+        "REVISION": "default",
+        "ENABLE_DELIMITED_STATS_TAG_REGEX": "false",
+        "POD_NAME": "istiod-local",
+        "POD_NAMESPACE": "istio-system",
+        "SERVICE_ACCOUNT": "istiod",
+        "KUBECONFIG": str(tmp_path / "kubeconfig"),
+    }

@@ -3,8 +3,11 @@
 import json
 import logging
 import sys
+from typing import Any
 
-from kyma_istio.operator.logs import ConsoleFormatter, JsonFormatter
+import pytest
+
+from kyma_istio.operator.logs import ConsoleFormatter, JsonFormatter, LogSettings, from_flags
 
 
 def record(msg: str = "pass ended %s", *args: object, **extra: object) -> logging.LogRecord:
@@ -64,16 +67,24 @@ def test_values_json_cannot_encode_are_written_as_text() -> None:
     assert parsed["state"] == str(object)
 
 
-def test_an_exception_is_reduced_to_its_last_line() -> None:
+def _failing_call() -> None:
+    raise RuntimeError("api server gone")
+
+
+def test_an_exception_keeps_its_whole_traceback_on_one_line() -> None:
     try:
-        raise RuntimeError("api server gone")
+        _failing_call()
     except RuntimeError:
         rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
 
     line = JsonFormatter().format(rec)
 
-    assert "\n" not in line
-    assert json.loads(line)["error"] == "RuntimeError: api server gone"
+    assert "\n" not in line  # one JSON object per line: the traceback's newlines are escaped
+    parsed = json.loads(line)
+    assert parsed["error"] == "RuntimeError: api server gone"
+    assert parsed["exc_info"].startswith("Traceback (most recent call last):")
+    assert "in _failing_call" in parsed["exc_info"]
+    assert parsed["exc_info"].endswith("RuntimeError: api server gone")
 
 
 def test_a_console_line_shows_the_context_in_brackets() -> None:
@@ -112,3 +123,43 @@ def test_lines_logged_during_a_pass_carry_its_cr_and_step() -> None:
     line = json.loads(stream.getvalue())
     assert line["cr"] == "kyma-system/default"
     assert line["step"] == "verify"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({}, LogSettings("json", "info")),
+        ({"zap_devel": True}, LogSettings("console", "debug")),
+        ({"zap_devel": True, "zap_encoder": "json", "zap_log_level": "info"}, LogSettings("json", "info")),
+        ({"zap_log_level": "warn"}, LogSettings("json", "warning")),
+        ({"zap_log_level": "3"}, LogSettings("json", "debug")),
+        ({"zap_log_level": "panic"}, LogSettings("json", "error")),
+        ({"log_format": "console", "zap_devel": False}, LogSettings("console", "info")),
+        ({"zap_time_encoding": "epoch"}, LogSettings("json", "info", "epoch")),
+    ],
+)
+def test_the_kyma_zap_flags_map_to_our_log_settings(flags: dict[str, Any], expected: LogSettings) -> None:
+    assert from_flags(**flags) == expected
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"log_level": "verbose"}, "invalid log level 'verbose': use one of debug, info, warning, error"),
+        ({"zap_log_level": "0"}, "invalid zap log level '0'"),
+        ({"zap_encoder": "xml"}, "invalid log format 'xml'"),
+        ({"zap_time_encoding": "local"}, "invalid time encoding 'local'"),
+    ],
+)
+def test_bad_log_flags_are_refused_by_name(flags: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        from_flags(**flags)
+
+
+def test_json_lines_use_the_zap_time_encoding() -> None:
+    rec = record()
+    rec.created = 1700000000.25
+
+    assert json.loads(JsonFormatter("epoch").format(rec))["ts"] == 1700000000.25
+    assert json.loads(JsonFormatter("millis").format(rec))["ts"] == 1700000000250.0
+    assert json.loads(JsonFormatter("rfc3339").format(rec))["ts"] == "2023-11-14T22:13:20+00:00"

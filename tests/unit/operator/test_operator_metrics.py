@@ -112,3 +112,12 @@ def test_two_operators_in_one_process_have_separate_metrics() -> None:
     first.observe_pass(state=State.READY, failed=False, duration_s=1)
 
     assert sample(second, "kyma_istio_reconcile_total", result="success", state="Ready") is None
+
+
+def test_the_registry_carries_the_process_metrics_the_dashboard_shows() -> None:
+    metrics = Metrics()
+
+    resident = sample(metrics, "process_resident_memory_bytes")
+
+    assert resident is not None
+    assert resident > 0

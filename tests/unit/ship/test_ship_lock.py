@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[3]
 def _pins(text: str) -> dict[str, Version]:
     pins: dict[str, Version] = {}
     for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        # Hash options (`--hash=sha256:...`, on continuation lines) belong to the pin above them.
+        line = raw.split("#", 1)[0].strip().removesuffix("\\").strip()
+        if not line or line.startswith("--hash="):
             continue
         requirement = Requirement(line)
         specifiers = list(requirement.specifier)
