@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from istio_fixtures import NS, crd_and_namespace, create_cr, drop_all_crs, make_deps
+from istio_fixtures import (
+    NS,
+    crd_and_namespace,
+    create_cr,
+    drop_all_crs,
+    make_deps,
+    wait_istio_system_settled,
+)
 from lightkube import Client
 from lightkube.models.core_v1 import NodeSystemInfo
 from lightkube.resources.core_v1 import Node
@@ -39,8 +46,9 @@ SESSION_NODE_CPU = "4"
 
 
 @pytest.fixture(scope="module")
-async def shared(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]:
+async def shared(kubeconfig: Path, client: Client, crd_and_namespace: None) -> AsyncIterator[Deps]:
     """One reconciler and one Istio CR for the module; the CR is dropped afterwards."""
+    wait_istio_system_settled(client)  # an earlier module may have just deleted it
     deps = make_deps(kubeconfig)
     await drop_all_crs(deps.kube)
     await create_cr(deps.kube, "default", {})

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from istio_fixtures import NS, crd_and_namespace, create_cr, drop_all_crs, make_deps
+from istio_fixtures import (
+    NS,
+    crd_and_namespace,
+    create_cr,
+    drop_all_crs,
+    make_deps,
+    wait_istio_system_settled,
+)
 from lightkube import Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
@@ -130,6 +137,7 @@ async def shared(
     kubeconfig: Path, client: Client, crd_and_namespace: None, workloads: tuple[str, str]
 ) -> AsyncIterator[Deps]:
     """Istio installed for the CR ``default`` once every workload pod is in the state its case needs."""
+    wait_istio_system_settled(client)  # an earlier module may have just deleted it
     apps, opted_out = workloads
     deps = make_deps(kubeconfig)
     await drop_all_crs(deps.kube)

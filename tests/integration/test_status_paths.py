@@ -23,6 +23,7 @@ from istio_fixtures import (
     get_cr,
     make_deps,
     token_kubeconfig,
+    wait_istio_system_settled,
 )
 from lightkube import Client, codecs
 from lightkube.generic_resource import create_namespaced_resource
@@ -50,8 +51,9 @@ WaitFor = Callable[..., Any]
 
 
 @pytest.fixture(scope="module")
-async def shared(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]:
+async def shared(kubeconfig: Path, client: Client, crd_and_namespace: None) -> AsyncIterator[Deps]:
     """One reconciler and one Istio CR, installed to Ready, for the whole module."""
+    wait_istio_system_settled(client)  # an earlier module may have just deleted it
     deps = make_deps(kubeconfig)
     await drop_all_crs(deps.kube)
     await create_cr(deps.kube, "default", {})
