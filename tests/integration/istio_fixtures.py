@@ -95,13 +95,16 @@ def chart_in_kyma_system(client: Client, crd_and_namespace: None) -> Iterator[li
     remove_istio_system(client)
 
 
-def service_account_token(client: Client, *, seconds: int = 3600) -> str:
-    """A short-lived token of the chart's ServiceAccount (TokenRequest API), as the kubelet mounts one."""
+def service_account_token(
+    client: Client, *, seconds: int = 3600, account: str = SERVICE_ACCOUNT, namespace: str = NS
+) -> str:
+    """A short-lived token of a ServiceAccount, the chart's by default (TokenRequest API), as the kubelet
+    mounts one."""
     request = ServiceAccount.Token(
-        metadata=ObjectMeta(name=SERVICE_ACCOUNT),
+        metadata=ObjectMeta(name=account),
         spec={"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": seconds},
     )
-    token: str = client.create(request, SERVICE_ACCOUNT, namespace=NS).status.token
+    token: str = client.create(request, account, namespace=namespace).status.token
     return token
 
 
@@ -147,6 +150,18 @@ async def deps(kubeconfig: Path, crd_and_namespace: None) -> AsyncIterator[Deps]
     yield made
     await drop_all_crs(made.kube)
     await made.kube.close()
+
+
+def token_kubeconfig(client: Client, kubeconfig: Path, account: str, namespace: str, path: Path) -> Path:
+    """A kubeconfig at ``path`` that authenticates as the ServiceAccount ``namespace/account`` itself,
+    with a short-lived token (TokenRequest), so requests meet exactly that account's RBAC."""
+    token = service_account_token(client, account=account, namespace=namespace)
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    for context in config["contexts"]:
+        context["context"]["user"] = account
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def istio_cr(name: str, spec: dict[str, Any], *, namespace: str = NS, **meta: Any) -> dict[str, Any]:

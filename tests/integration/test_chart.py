@@ -148,6 +148,7 @@ def test_the_chart_renders_every_object_the_spec_ships(rendered: list[dict[str, 
     assert kinds == [
         "ClusterRole",
         "ClusterRoleBinding",
+        *["ConfigMap"] * 9,  # the dashboard views (test_chart_dashboard.py)
         "CustomResourceDefinition",
         "Deployment",
         "Namespace",

@@ -59,6 +59,7 @@ REFUSED = {
     "extra arg not a flag": ("operator.extraArgs={verbose}", "/operator/extraArgs/0"),
     "fullname not DNS": ("fullnameOverride=Istio_Manager", "/fullnameOverride"),
     "pull policy": ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
+    "dashboard views switch": ("dashboardExtensions.enabled=maybe", "/dashboardExtensions/enabled"),
 }
 
 

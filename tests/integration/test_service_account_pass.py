@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from istio_fixtures import (
     NS,
+    SERVICE_ACCOUNT,
     chart_in_kyma_system,
     crd_and_namespace,
     create_cr,
     drop_all_crs,
     get_cr,
     make_deps,
-    service_account_token,
+    token_kubeconfig,
 )
 from lightkube import Client, codecs
 from lightkube.resources.apps_v1 import Deployment
@@ -45,14 +45,7 @@ def service_account_kubeconfig(
     client: Client, kubeconfig: Path, chart_in_kyma_system: list[dict[str, Any]], tmp_path: Path
 ) -> Path:
     """A kubeconfig that authenticates as the ServiceAccount itself, with a short-lived token."""
-    token = service_account_token(client)
-    config = yaml.safe_load(kubeconfig.read_text())
-    config["users"] = [{"name": "operator", "user": {"token": token}}]
-    for context in config["contexts"]:
-        context["context"]["user"] = "operator"
-    path = tmp_path / "service-account.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return token_kubeconfig(client, kubeconfig, SERVICE_ACCOUNT, NS, tmp_path / "service-account.kubeconfig")
 
 
 def _outdated_deployment(namespace: str) -> dict[str, Any]:

@@ -77,9 +77,15 @@ async def install(
     except errors.ClusterError as err:
         return c.ADD_FINALIZER_FAILED.problem(str(err))
     CURRENT_STEP.set("cluster_facts")
+    # The reference evaluates the flavour first, so a failed node listing reads as the flavour's failure;
+    # a malformed capacity is the size's.
     try:
-        cluster = cluster_facts(await deps.kube.list_all(kinds.NODE))
-    except (errors.ClusterError, ValueError) as err:
+        nodes = await deps.kube.list_all(kinds.NODE)
+    except errors.ClusterError as err:
+        return c.CLUSTER_FLAVOUR_FAILED.problem(str(err))
+    try:
+        cluster = cluster_facts(nodes)
+    except ValueError as err:
         return c.CLUSTER_SIZE_FAILED.problem(str(err))
     CURRENT_STEP.set("merge")
     settings = deps.settings

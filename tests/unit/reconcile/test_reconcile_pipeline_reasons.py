@@ -253,7 +253,7 @@ async def test_an_installer_failure_is_an_error_naming_what_failed() -> None:
 @pytest.mark.parametrize(
     ("verb", "plural", "description"),
     [
-        ("list", "nodes", "Could not evaluate cluster size: boom"),
+        ("list", "nodes", "Could not evaluate cluster flavour: boom"),
         ("patch", "istios", "Could not add finalizer: boom"),
         ("patch", "namespaces", "Could not add warden validation label: boom"),
         (
@@ -279,6 +279,21 @@ async def test_a_failing_install_step_is_an_error_with_its_description(
         "CustomResourcesReconcileFailed" if plural == "peerauthentications" else "IstioInstallUninstallFailed"
     )
     assert world.condition("Ready")["reason"] == expected
+
+
+async def test_a_node_capacity_that_cannot_be_parsed_fails_the_size_evaluation() -> None:
+    world = World()
+    world.kube.put(
+        kinds.NODE,
+        {"metadata": {"name": "node-2"}, "status": {"capacity": {"cpu": "many", "memory": "32Gi"}}},
+    )
+    world.cr()
+
+    result = await world.reconcile()
+
+    assert result.failed
+    assert world.stored()["status"]["description"].startswith("Could not evaluate cluster size: ")
+    assert world.condition("Ready")["reason"] == "IstioInstallUninstallFailed"
 
 
 async def test_istio_pods_on_another_version_fail_verification() -> None:
