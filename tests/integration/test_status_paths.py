@@ -29,7 +29,7 @@ from lightkube import Client, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Namespace, Pod, ServiceAccount
+from lightkube.resources.core_v1 import Event, Namespace, Pod, ServiceAccount
 from lightkube.types import PatchType
 from refusals import refusing, rule
 
@@ -358,15 +358,20 @@ def _outdated_template(app: str) -> dict[str, Any]:
     }
 
 
-def outdated_deployment(client: Client, namespace: str, name: str) -> None:
-    """A Deployment whose pod runs the sidecar of an older Istio."""
+def outdated_deployment(client: Client, namespace: str, name: str, *, min_ready_s: int = 0) -> None:
+    """A Deployment whose pod runs the sidecar of an older Istio. With ``min_ready_s`` a new pod counts
+    as available only that long after it is ready, so a rollout stays unhealthy that long."""
     client.create(
         codecs.from_dict(
             {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": {"name": name, "namespace": namespace},
-                "spec": {"selector": {"matchLabels": {"app": name}}, "template": _outdated_template(name)},
+                "spec": {
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": _outdated_template(name),
+                    "minReadySeconds": min_ready_s,
+                },
             }
         )
     )
@@ -429,7 +434,7 @@ async def test_a_refused_gateway_restart_is_an_error_and_the_next_pass_restarts_
     await _pass_to_ready(shared)
 
 
-async def test_a_restart_limit_below_the_work_is_processing_requeued_for_60_seconds_then_ready(
+async def test_a_restart_limit_below_the_work_is_processing_requeued_at_once_when_healthy_then_ready(
     shared: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor
 ) -> None:
     for name in ("first", "second"):
@@ -440,7 +445,8 @@ async def test_a_restart_limit_below_the_work_is_processing_requeued_for_60_seco
         result = await pipeline.reconcile(NS, "default", capped)
 
         assert result.state is not None and result.state.value == "Processing"
-        assert result.requeue_after == 60
+        # The chunk's rollout became healthy within the pass, so the next chunk follows at once (ADR 15).
+        assert result.requeue_after == capped.settings.chunk_requeue_s == 1.0
         cr = await get_cr(capped.kube)
         assert cr["status"]["state"] == "Processing"
         assert (condition(cr, "Ready")["status"], condition(cr, "Ready")["reason"]) == (
@@ -461,6 +467,30 @@ async def test_a_restart_limit_below_the_work_is_processing_requeued_for_60_seco
             in ((d.spec.template.metadata.annotations or {}) if d.spec and d.spec.template.metadata else {})
         ]
         assert len(stamped) == 2
+    finally:
+        await capped.kube.close()
+
+
+async def test_a_chunk_whose_rollout_stays_unhealthy_is_requeued_after_60_seconds(
+    shared: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor
+) -> None:
+    for name in ("first", "second"):
+        outdated_deployment(client, namespace, name, min_ready_s=3600)
+    wait_for("both outdated pods running", running_pods(client, namespace, 2), timeout=120)
+    capped = make_deps(kubeconfig, Settings(restart_limit=1, restart_wave_timeout_s=3))
+    try:
+        result = await pipeline.reconcile(NS, "default", capped)
+
+        assert result.state is not None and result.state.value == "Processing"
+        assert result.requeue_after == capped.settings.partial_requeue_s == 60
+        cr = await get_cr(capped.kube)
+        assert condition(cr, "Ready")["reason"] == "ReconcileRequeued"
+        slow = [
+            e
+            for e in client.list(Event, namespace=NS)
+            if e.reason == "RolloutSlow" and e.message and namespace in e.message
+        ]
+        assert slow, "the unhealthy rollout is reported"
     finally:
         await capped.kube.close()
 

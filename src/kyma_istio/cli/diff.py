@@ -32,7 +32,9 @@ from kyma_istio.api.v1alpha2 import Istio
 from kyma_istio.cli.boundary import cluster_error
 from kyma_istio.cli.render import RenderError, read_single_document, to_yaml, validate_istio
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.cluster.retry import Retrier
 from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.retry import COMMAND_RETRY
 from kyma_istio.mesh import lastapplied
 from kyma_istio.mesh.change import read_last_applied
 from kyma_istio.mesh.desired import ClusterFacts, cluster_facts, desired_istio
@@ -105,7 +107,8 @@ async def read_cluster(
 ) -> ClusterView:
     """Nodes, the live CR ``kyma-system/<name>`` and the hub in force (``hub`` when given, else the
     installed istiod's); ``_ClusterReadError`` when they cannot be read."""
-    kube = Kube.connect(kubeconfig, context=context)  # NoConfig: the boundary says what to fix (exit 2)
+    # NoConfig: the boundary says what to fix (exit 2); a short retry policy, as for any command.
+    kube = Kube.connect(kubeconfig, context=context, retrier=Retrier(policy=COMMAND_RETRY))
     try:
         cluster = cluster_facts(await kube.list_all(kinds.NODE))
         live = await kube.get(kinds.ISTIO, name, names.OPERATOR_NAMESPACE)

@@ -28,7 +28,9 @@ from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.cli.boundary import cluster_error
 from kyma_istio.cli.output import emit
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.cluster.retry import Retrier
 from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.retry import COMMAND_RETRY
 from kyma_istio.k8s.seam import KubeApi
 from kyma_istio.mesh import profile as profiles
 from kyma_istio.mesh.change import read_last_applied
@@ -242,7 +244,8 @@ def plan_restarts_command(
 async def _compute(
     kubeconfig: Path | None, context: str | None, settings: Settings, chosen: profiles.Profile | None
 ) -> PlanReport:
-    kube = Kube.connect(kubeconfig, context=context)  # NoConfig: the boundary says what to fix
+    # NoConfig: the boundary says what to fix; a short retry policy, as for any command.
+    kube = Kube.connect(kubeconfig, context=context, retrier=Retrier(policy=COMMAND_RETRY))
     try:
         return await compute_plan(kube, settings=settings, profile=chosen)
     except errors.ClusterError as error:

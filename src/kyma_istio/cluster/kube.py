@@ -77,9 +77,11 @@ class Kube:
         resolved: Resolved | None = None,
         limiter: TokenBucket | None = None,
         timeout_s: float = 30.0,
+        retrier: Retrier | None = None,
     ) -> Kube:
         """A client for the context ``cluster.kubeconfig.resolve`` picks (kubectl's rules), or for
-        ``resolved`` when the caller resolved it already; ``limiter`` paces every request."""
+        ``resolved`` when the caller resolved it already; ``limiter`` paces every request, ``retrier``
+        (default: the operator's policy) retries transient failures."""
         found = resolved or resolve(kubeconfig, context)
         client = AsyncClient(
             config=found.config,
@@ -87,7 +89,7 @@ class Kube:
             timeout=httpx2.Timeout(timeout_s),
             trust_env=False,
         )
-        return cls(client, target=found.target, limiter=limiter)
+        return cls(client, target=found.target, limiter=limiter, retrier=retrier)
 
     def _install_counter(self) -> None:
         async def count(request: httpx2.Request) -> None:
@@ -124,7 +126,7 @@ class Kube:
 
         return await self.retrier.call(once)
 
-    async def stream(
+    def stream(
         self,
         kind: Kind,
         *,
@@ -137,6 +139,20 @@ class Kube:
 
         A transient failure before the first object is retried; after it, the caller has seen objects
         and must start over itself (as it must for an expired continue token), so it is raised."""
+        return self._stream(
+            kind, namespace=namespace, labels=labels, fields=fields, chunk_size=chunk_size, retry_first=True
+        )
+
+    async def _stream(
+        self,
+        kind: Kind,
+        *,
+        namespace: str | None,
+        labels: Mapping[str, Any] | None,
+        fields: Mapping[str, Any] | None,
+        chunk_size: int | None,
+        retry_first: bool,
+    ) -> AsyncIterator[Obj]:
         ns: Any = namespace if namespace is not None else ("*" if kind.namespaced else None)
         selector = None if labels is None else {k: _selector(v) for k, v in labels.items()}
         client: Any = self._client
@@ -151,7 +167,7 @@ class Kube:
             )
             return await self._next(pages, kind)
 
-        obj = await self.retrier.call(first)
+        obj = await (self.retrier.call(first) if retry_first else first())
         while obj is not None and pages is not None:
             yield obj
             obj = await self._next(pages, kind)
@@ -168,8 +184,12 @@ class Kube:
         """Every object of a (small) list; ``options`` as for :meth:`stream`. Held in memory, so a
         transient failure on any page retries the whole listing."""
 
+        settings: dict[str, Any] = {"namespace": None, "labels": None, "fields": None, "chunk_size": 500}
+        settings.update(options)
+
         async def once() -> list[Obj]:
-            return [obj async for obj in self.stream(kind, **options)]
+            # Retried here, whole, so not also in the stream: nested retries would multiply the attempts.
+            return [obj async for obj in self._stream(kind, **settings, retry_first=False)]
 
         return await self.retrier.call(once)
 

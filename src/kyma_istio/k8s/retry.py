@@ -46,5 +46,9 @@ class RetryPolicy:
         return (self.attempts - 1) * max(self.max_s, self.max_retry_after_s)
 
 
+COMMAND_RETRY = RetryPolicy(attempts=3, max_s=1.0, max_retry_after_s=2.0)
+"""For one-shot commands (``diff``, ``plan-restarts``): a blip is absorbed, an unreachable server is
+reported within about a second per call, as kubectl would, instead of after the operator's patience."""
+
 NO_RETRY = RetryPolicy(attempts=1)
 """For callers that handle failures themselves (tests that count single requests)."""

@@ -115,6 +115,16 @@ async def test_a_persisting_failure_reaches_the_caller_typed_and_named() -> None
     assert len(client.calls["get"]) == 4
 
 
+async def test_a_list_held_in_memory_that_keeps_failing_makes_the_policys_attempts_not_more() -> None:
+    # The whole-list retry and the stream's own would otherwise nest: 4 x 4 attempts here, 8 x 8 (about
+    # 100 s of waiting) with the default policy against a server that refuses connections.
+    client = FakeClient(list=[[_reset()] for _ in range(16)])
+
+    with pytest.raises(errors.Transient):
+        await kube(client).list_all(kinds.NODE)
+    assert len(client.calls["list"]) == 4
+
+
 async def test_an_eviction_of_a_pod_already_gone_counts_as_done() -> None:
     request = httpx2.Request("POST", "https://127.0.0.1/api/v1/namespaces/app/pods/p/eviction")
     gone = httpx2.HTTPStatusError("404", request=request, response=httpx2.Response(404, request=request))
