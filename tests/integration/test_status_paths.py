@@ -371,6 +371,8 @@ def outdated_deployment(client: Client, namespace: str, name: str, *, min_ready_
                     "selector": {"matchLabels": {"app": name}},
                     "template": _outdated_template(name),
                     "minReadySeconds": min_ready_s,
+                    # The API server wants the progress deadline beyond the minimum ready time.
+                    "progressDeadlineSeconds": min_ready_s + 600,
                 },
             }
         )

@@ -45,7 +45,7 @@ from kyma_istio.installer import istioctl
 from kyma_istio.k8s import kinds
 from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.mesh.lastapplied import render_last_applied
-from kyma_istio.reconcile import pipeline
+from kyma_istio.reconcile import managed, pipeline
 from kyma_istio.reconcile.context import Deps
 
 pytestmark = pytest.mark.integration
@@ -101,7 +101,8 @@ def _istioctl(kubeconfig: Path, binary: str) -> istioctl.Istioctl:
 
 
 async def _istio_by_istioctl(deps: Deps, client: Client, kubeconfig: Path, *, binary: str, tag: str) -> None:
-    """A purged cluster, then Kyma's IstioOperator (empty CR, Kyma hub, ``tag``) installed by ``binary``."""
+    """A purged cluster, then Kyma's IstioOperator (empty CR, Kyma hub, ``tag``) installed by ``binary`` and
+    module-labelled, as the Kyma module leaves it."""
     purged = await _istioctl(kubeconfig, "istioctl").uninstall_purge()
     assert purged.ok, purged.summary
     remove_istio_system(client)
@@ -109,6 +110,9 @@ async def _istio_by_istioctl(deps: Deps, client: Client, kubeconfig: Path, *, bi
     iop = desired_istio(IstioSpec(), cluster, hub=HUB, experimental=False, tag=tag).iop
     installed = await _istioctl(kubeconfig, binary).install(iop, readiness_timeout_s=120)
     assert installed.ok, installed.summary
+    # What the Kyma module does after every install (spec 5.9): the module label on istioctl's objects,
+    # the pod templates of Deployments and DaemonSets included.
+    await managed.label_istio_resources(deps)
     assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{tag}"
 
 

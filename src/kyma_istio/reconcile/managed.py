@@ -64,7 +64,7 @@ async def label_istio_resources(deps: Deps) -> None:
         except errors.NotFound:
             continue
         for obj in objects:
-            patch = labelling.module_label_patch(obj)
+            patch = labelling.module_label_patch(obj, pod_template=kind.pod_template)
             if patch is None:
                 continue
             meta = obj["metadata"]

@@ -63,8 +63,6 @@ LABELLED_KINDS: Final = (
 )
 """The kinds of spec 5.9; a kind whose listing is NotFound is skipped by the shell."""
 
-_POD_TEMPLATE_KINDS: Final = frozenset(kind.kind for kind in LABELLED_KINDS if kind.pod_template)
-
 _LABEL: Final = {names.MODULE_LABEL: names.MODULE_LABEL_VALUE}
 
 
@@ -73,12 +71,14 @@ def _has_label(metadata: Mapping[str, Any] | None) -> bool:
     return bool(labels.get(names.MODULE_LABEL) == names.MODULE_LABEL_VALUE)
 
 
-def module_label_patch(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A JSON merge patch adding the module label where ``obj`` lacks it, or None if nothing is missing."""
+def module_label_patch(obj: Mapping[str, Any], *, pod_template: bool = False) -> dict[str, Any] | None:
+    """A JSON merge patch adding the module label where ``obj`` lacks it, or None if nothing is missing;
+    with ``pod_template`` (``LabelledKind.pod_template``) on ``spec.template`` too. The kind comes from
+    the caller: the items of a LIST carry no ``kind`` of their own."""
     patch: dict[str, Any] = {}
     if not _has_label(obj.get("metadata")):
         patch["metadata"] = {"labels": dict(_LABEL)}
-    if obj.get("kind") in _POD_TEMPLATE_KINDS:
+    if pod_template:
         template = (obj.get("spec") or {}).get("template") or {}
         if not _has_label(template.get("metadata")):
             patch["spec"] = {"template": {"metadata": {"labels": dict(_LABEL)}}}

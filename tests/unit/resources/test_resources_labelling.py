@@ -36,7 +36,7 @@ def test_a_labelled_object_needs_no_patch() -> None:
 def test_a_deployment_gets_the_label_on_its_pod_template_too() -> None:
     deployment = workload("Deployment", labels={}, template_labels={"app": "istiod"})
 
-    assert labelling.module_label_patch(deployment) == {
+    assert labelling.module_label_patch(deployment, pod_template=True) == {
         "metadata": {"labels": LABEL},
         "spec": {"template": {"metadata": {"labels": LABEL}}},
     }
@@ -45,13 +45,30 @@ def test_a_deployment_gets_the_label_on_its_pod_template_too() -> None:
 def test_a_daemon_set_labelled_only_on_top_gets_only_its_template_patched() -> None:
     daemon_set = workload("DaemonSet", labels=dict(LABEL), template_labels={})
 
-    assert labelling.module_label_patch(daemon_set) == {"spec": {"template": {"metadata": {"labels": LABEL}}}}
+    assert labelling.module_label_patch(daemon_set, pod_template=True) == {
+        "spec": {"template": {"metadata": {"labels": LABEL}}}
+    }
 
 
 def test_a_fully_labelled_deployment_needs_no_patch() -> None:
     deployment = workload("Deployment", labels=dict(LABEL), template_labels=dict(LABEL))
 
-    assert labelling.module_label_patch(deployment) is None
+    assert labelling.module_label_patch(deployment, pod_template=True) is None
+
+
+def test_a_deployment_as_a_list_returns_it_without_a_kind_gets_its_template_labelled() -> None:
+    listed = workload("Deployment", labels=dict(LABEL), template_labels={"app": "istiod"})
+    del listed["kind"]  # LIST items carry no kind; the caller knows it (it listed that kind)
+
+    assert labelling.module_label_patch(listed, pod_template=True) == {
+        "spec": {"template": {"metadata": {"labels": LABEL}}}
+    }
+
+
+def test_a_kind_without_a_pod_template_never_gets_one_patched() -> None:
+    config_map = {"metadata": {"labels": dict(LABEL)}, "spec": {"template": {"metadata": {}}}}
+
+    assert labelling.module_label_patch(config_map) is None
 
 
 def test_a_wrong_label_value_is_corrected() -> None:
@@ -64,12 +81,12 @@ def test_patching_leaves_the_object_unchanged_and_patches_are_independent() -> N
     deployment = workload("Deployment", labels={}, template_labels={})
     snapshot = copy.deepcopy(deployment)
 
-    patch = labelling.module_label_patch(deployment)
+    patch = labelling.module_label_patch(deployment, pod_template=True)
     assert patch is not None
     patch["metadata"]["labels"]["x"] = "y"
 
     assert deployment == snapshot
-    assert labelling.module_label_patch(deployment) == {
+    assert labelling.module_label_patch(deployment, pod_template=True) == {
         "metadata": {"labels": LABEL},
         "spec": {"template": {"metadata": {"labels": LABEL}}},
     }
