@@ -193,20 +193,34 @@ def _differences(before: Any, after: Any, path: str = "") -> list[str]:
     return [] if before == after else [f"{path}: {before!r} -> {after!r}"]
 
 
-def _settled(client: Client) -> bool:
-    """Every autoscaler of istio-system has acted and every Deployment there is rolled out, so nothing
-    but a pass could still change the namespace."""
+def _unsettled(client: Client) -> list[str]:
+    """What still moves in istio-system: autoscalers that have not acted, Deployments not rolled out.
+    Empty when nothing but a pass could change the namespace."""
     deployments = {d.metadata.name: d for d in client.list(Deployment, namespace=names.ISTIO_NAMESPACE)}
+    moving: list[str] = []
     for hpa in client.list(HorizontalPodAutoscaler, namespace=names.ISTIO_NAMESPACE):
         target = deployments.get(hpa.spec.scaleTargetRef.name)
-        if hpa.status is None or target is None or hpa.status.desiredReplicas != target.spec.replicas:
-            return False
-    return all(
-        d.status is not None
-        and d.status.observedGeneration == d.metadata.generation
-        and d.status.readyReplicas == d.spec.replicas == d.status.replicas
-        for d in deployments.values()
-    )
+        wanted = None if hpa.status is None else hpa.status.desiredReplicas
+        if target is None or wanted != target.spec.replicas:
+            moving.append(
+                f"HPA {hpa.metadata.name}: desired {wanted}, target {target and target.spec.replicas}"
+            )
+    for name, d in deployments.items():
+        status = d.status
+        if not (
+            status is not None
+            and status.observedGeneration == d.metadata.generation
+            and status.readyReplicas == d.spec.replicas == status.replicas
+        ):
+            moving.append(f"Deployment {name}: spec {d.spec.replicas}, status {status and status.to_dict()}")
+    return moving
+
+
+def _wait_settled(client: Client, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while moving := _unsettled(client):
+        assert time.monotonic() < deadline, f"istio-system not settled after {timeout_s:.0f}s: {moving}"
+        time.sleep(0.2)
 
 
 def _istio_system_versions(client: Client) -> dict[str, str]:
@@ -267,7 +281,7 @@ async def test_a_refused_version_modifies_nothing_in_istio_system(
 ) -> None:
     await _istio_by_istioctl(deps, client, kubeconfig, binary=PREVIOUS_ISTIOCTL, tag=PREVIOUS_TAG)
     await deps.kube.create(kinds.ISTIO, _kyma_cr(recorded))
-    wait_for("istio-system to settle", lambda: _settled(client), timeout=120)
+    _wait_settled(client)
     versions = _istio_system_versions(client)
 
     result = await pipeline.reconcile(NS, "default", deps)
