@@ -147,11 +147,11 @@ class Kube:
         self,
         kind: Kind,
         *,
-        namespace: str | None,
-        labels: Mapping[str, Any] | None,
-        fields: Mapping[str, Any] | None,
-        chunk_size: int | None,
         retry_first: bool,
+        namespace: str | None = None,
+        labels: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        chunk_size: int | None = 500,
     ) -> AsyncIterator[Obj]:
         ns: Any = namespace if namespace is not None else ("*" if kind.namespaced else None)
         selector = None if labels is None else {k: _selector(v) for k, v in labels.items()}
@@ -184,12 +184,9 @@ class Kube:
         """Every object of a (small) list; ``options`` as for :meth:`stream`. Held in memory, so a
         transient failure on any page retries the whole listing."""
 
-        settings: dict[str, Any] = {"namespace": None, "labels": None, "fields": None, "chunk_size": 500}
-        settings.update(options)
-
         async def once() -> list[Obj]:
             # Retried here, whole, so not also in the stream: nested retries would multiply the attempts.
-            return [obj async for obj in self._stream(kind, **settings, retry_first=False)]
+            return [obj async for obj in self._stream(kind, retry_first=False, **options)]
 
         return await self.retrier.call(once)
 
