@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 from kyma_istio.cli import boundary
 from kyma_istio.cli.main import app
+from kyma_istio.k8s.retry import COMMAND_RETRY
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "deploy" / "samples" / "istio-default.yaml"
@@ -215,3 +217,40 @@ def test_run_refuses_bad_input_in_one_line(
     )
 
     _assert_one_line_error(done.stderr, _fill(message, files), done.returncode, 2)
+
+
+@pytest.mark.parametrize("command", sorted(CLUSTER_COMMANDS))
+def test_a_server_that_drops_every_connection_is_given_up_on_after_the_commands_three_attempts(
+    command: str, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A loopback listener that accepts and closes at once: every request fails transiently, and the
+    # accepted connections count the attempts. The operator's policy would make 8 (64 when nested).
+    accepted: list[int] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(0.2)
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                accepted.append(1)
+                conn.close()
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        kubeconfig = tmp_path / "dropping"
+        kubeconfig.write_text(_kubeconfig(f"https://127.0.0.1:{listener.getsockname()[1]}"))
+        argv = [_fill(arg, files) for arg in CLUSTER_COMMANDS[command]]
+        try:
+            code = boundary.run(app, [*argv, "--kubeconfig", str(kubeconfig)])
+        finally:
+            stop.set()
+            server.join(timeout=5)
+
+    assert code == 3, capsys.readouterr().err
+    assert len(accepted) == COMMAND_RETRY.attempts == 3
