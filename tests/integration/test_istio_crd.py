@@ -48,7 +48,7 @@ def istio_crd(client: Client) -> Iterator[dict[str, Any]]:
 def _schema_node(crd: dict[str, Any], *path: str) -> dict[str, Any]:
     node: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     for key in path:
-        node = node["properties"][key]
+        node = node["items"] if key == "[]" else node["properties"][key]
     return node
 
 
@@ -105,6 +105,49 @@ def test_status_is_written_through_the_status_subresource_only(
             "pattern",
             id="cpu-abc",
         ),
+        # The fields of Kyma 1.12-1.30.
+        pytest.param(
+            {"config": {"forwardClientCertDetails": "STRIP"}},
+            ("spec", "config", "forwardClientCertDetails"),
+            "enum",
+            id="xfcc-unknown",
+        ),
+        pytest.param(
+            {"config": {"trustDomain": "Example.COM"}},
+            ("spec", "config", "trustDomain"),
+            "pattern",
+            id="trust-domain-upper-case",
+        ),
+        pytest.param(
+            {"config": {"trustDomain": "a" * 256}},
+            ("spec", "config", "trustDomain"),
+            "maxLength",
+            id="trust-domain-256-chars",
+        ),
+        pytest.param(
+            {"config": {"trustDomain": ""}},
+            ("spec", "config", "trustDomain"),
+            "minLength",
+            id="trust-domain-empty",
+        ),
+        pytest.param(
+            {"config": {"proxyStatsMatcher": {"inclusionRegexps": [".*ok.*", "(?<=x)"]}}},
+            ("spec", "config", "proxyStatsMatcher", "inclusionRegexps"),
+            "x-kubernetes-validations",
+            id="regexp-not-re2",
+        ),
+        pytest.param(
+            {"components": {"egressGateway": {"k8s": {"hpaSpec": {"minReplicas": -1}}}}},
+            ("spec", "components", "egressGateway", "k8s", "hpaSpec", "minReplicas"),
+            "minimum",
+            id="egress-negative-replicas",
+        ),
+        pytest.param(
+            {"config": {"authorizers": [{"name": "a", "port": 80, "timeout": "soon"}]}},
+            ("spec", "config", "authorizers", "[]", "timeout"),
+            "pattern",
+            id="timeout-soon",
+        ),
     ],
 )
 def test_an_invalid_cr_is_refused_with_the_crds_message(
@@ -117,15 +160,20 @@ def test_an_invalid_cr_is_refused_with_the_crds_message(
     rule: str,
 ) -> None:
     schema = _schema_node(istio_crd, *path)
-    expected = (
-        schema["x-kubernetes-validations"][0]["message"]
-        if rule == "x-kubernetes-validations"
-        else f"should match '{schema['pattern']}'"
-    )
+    expected = {
+        "x-kubernetes-validations": lambda: schema["x-kubernetes-validations"][0]["message"],
+        "pattern": lambda: f"should match '{schema['pattern']}'",
+        "enum": lambda: "Unsupported value",
+        "maxLength": lambda: f"may not be more than {schema['maxLength']} bytes",
+        "minLength": lambda: f"should be at least {schema['minLength']} chars long",
+        "minimum": lambda: f"should be greater than or equal to {schema['minimum']}",
+    }[rule]()
 
     with pytest.raises(ApiError) as refused:
         client.create(_istio(namespace, spec))
 
     assert refused.value.status.code == 422
-    assert expected in str(refused.value.status.message)
-    assert ".".join(path) in str(refused.value.status.message)
+    message = str(refused.value.status.message)
+    assert expected in message
+    field = ".".join(path).replace(".[]", "[0]")
+    assert field in message, message

@@ -31,6 +31,7 @@ from kyma_istio.api import names
 from kyma_istio.devenv import tools
 from kyma_istio.devenv.istiod import Istiod
 from kyma_istio.k8s import kinds
+from kyma_istio.k8s.kinds import Kind
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
@@ -224,6 +225,75 @@ async def test_toggling_compatibility_mode_restarts_each_workload_once_with_the_
         )
     await _pass_to_ready(deps)
     assert _generations(client, namespace, list(before)) == after
+
+
+DNS_CAPTURE = "ISTIO_META_DNS_CAPTURE"
+
+
+def _dns_capture(pod: Pod) -> str | None:
+    """The proxy's ``ISTIO_META_DNS_CAPTURE``, which the injector copies from the mesh's proxy metadata."""
+    env = {item.name: item.value for item in _proxy(pod).env or []}
+    return env.get(DNS_CAPTURE)
+
+
+def _captures(value: str) -> Callable[[Pod], bool]:
+    return lambda pod: _dns_capture(pod) == value
+
+
+def _record_patches(deps: Deps) -> list[tuple[str, str, str | None]]:
+    """Every patch the pass sends from now on, in order, as (plural, name, namespace)."""
+    sent: list[tuple[str, str, str | None]] = []
+    original = deps.kube.patch
+
+    async def patch(kind: Kind, name: str, body: Any, *, namespace: str | None = None, **kw: Any) -> Any:
+        sent.append((kind.plural, name, namespace))
+        return await original(kind, name, body, namespace=namespace, **kw)
+
+    deps.kube.patch = patch  # type: ignore[method-assign]
+    return sent
+
+
+async def test_toggling_dns_proxying_restarts_each_injected_owner_once_kyma_module_workloads_first(
+    deps: Deps, served: Istiod, client: Client, namespace: str, wait_for: WaitFor
+) -> None:
+    await _install(deps, served, {})
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    # By name the module's workload would come last; its label puts it first.
+    labels: dict[str, dict[str, str] | None] = {
+        "alpha": None,
+        "beta": None,
+        "zz-module": {names.MODULE_LABEL: "telemetry"},
+    }
+    for name, extra in labels.items():
+        client.create(pause_deployment(name, namespace, 1, labels=extra))
+    workloads = list(labels)
+    for name in workloads:
+        pods = wait_for(f"{name}'s pods injected", lambda n=name: _rolled_out(client, namespace, n, bool))
+        assert [_dns_capture(pod) for pod in pods] == [None]
+    sent = _record_patches(deps)
+
+    for value in (True, False):
+        before = _generations(client, namespace, workloads)
+        sent.clear()
+
+        after = await _change_and_roll(
+            deps,
+            client,
+            namespace,
+            {"config": {"enableDNSProxying": value}},
+            {name: generation + 1 for name, generation in before.items()},
+        )
+
+        restarted = [name for plural, name, ns in sent if plural == "deployments" and ns == namespace]
+        assert restarted == ["zz-module", "alpha", "beta"]
+        captured = _captures(str(value).lower())
+        for name in workloads:
+            wait_for(
+                f"{name} rolled out with {DNS_CAPTURE}={value}",
+                lambda n=name, c=captured: _rolled_out(client, namespace, n, c),
+            )
+        await _pass_to_ready(deps)
+        assert _generations(client, namespace, workloads) == after
 
 
 async def test_an_invalid_virtual_service_is_refused_by_istiods_validating_webhook(

@@ -42,7 +42,7 @@ from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
 from kyma_istio.restart import gather
 from kyma_istio.restart.owners import ActionKind, WorkloadKey
 from kyma_istio.restart.plan import Outcome, PlanBuilder, RestartPlan
-from kyma_istio.restart.predicates import Expectation
+from kyma_istio.restart.predicates import DEFAULT_STATUS_PORT, Expectation
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,8 @@ class _NoInstaller:
 
 def _expectation() -> Expectation:
     """What the controller expects for the empty CR on a production-sized cluster (its own code)."""
-    return sidecars.expectation_of(merge(IstioSpec(), profile=Profile.PRODUCTION), IstioSpec(), None)
+    iop = merge(IstioSpec(), profile=Profile.PRODUCTION)
+    return sidecars.expectation_of(iop, IstioSpec(), None, status_port=DEFAULT_STATUS_PORT)
 
 
 @pytest.fixture
@@ -547,6 +548,7 @@ def test_plan_restarts_prints_the_plan_as_json_and_changes_nothing(
             "kind": "Deployment",
             "namespace": namespace,
             "name": "web",
+            "module": False,
             "pods": 2,
             "rules": ["ImageOutdated"],
             "examples": mine[0]["examples"],

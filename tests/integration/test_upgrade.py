@@ -100,14 +100,16 @@ def _istioctl(kubeconfig: Path, binary: str) -> istioctl.Istioctl:
     return istioctl.Istioctl(tools.find_tool(binary), kubeconfig=kubeconfig, log=LOG)
 
 
-async def _istio_by_istioctl(deps: Deps, client: Client, kubeconfig: Path, *, binary: str, tag: str) -> None:
-    """A purged cluster, then Kyma's IstioOperator (empty CR, Kyma hub, ``tag``) installed by ``binary`` and
-    module-labelled, as the Kyma module leaves it."""
+async def _istio_by_istioctl(
+    deps: Deps, client: Client, kubeconfig: Path, *, binary: str, tag: str, spec: IstioSpec | None = None
+) -> None:
+    """A purged cluster, then Kyma's IstioOperator (the CR's ``spec``, empty by default, Kyma hub, ``tag``)
+    installed by ``binary`` and module-labelled, as the Kyma module leaves it."""
     purged = await _istioctl(kubeconfig, "istioctl").uninstall_purge()
     assert purged.ok, purged.summary
     remove_istio_system(client)
     cluster = cluster_facts(await deps.kube.list_all(kinds.NODE))
-    iop = desired_istio(IstioSpec(), cluster, hub=HUB, experimental=False, tag=tag).iop
+    iop = desired_istio(spec or IstioSpec(), cluster, hub=HUB, experimental=False, tag=tag).iop
     installed = await _istioctl(kubeconfig, binary).install(iop, readiness_timeout_s=120)
     assert installed.ok, installed.summary
     # What the Kyma module does after every install (spec 5.9): the module label on istioctl's objects,
@@ -372,3 +374,68 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     assert _all_on(client, namespace, current)
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
     assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
+
+
+NEWEST_KYMA_SPEC: dict[str, Any] = {
+    "config": {
+        "numTrustedProxies": 1,
+        "forwardClientCertDetails": "SANITIZE",
+        "trustDomain": "example.org",
+        "enableDNSProxying": True,
+        "telemetry": {"metrics": {"prometheusMerge": True}},
+        "proxyStatsMatcher": {"inclusionRegexps": [".*outlier_detection.*"]},
+        "authorizers": [{"name": "opa", "port": 9191, "pathPrefix": "/authz", "timeout": "5s"}],
+    },
+    "components": {"egressGateway": {"enabled": False, "k8s": {"hpaSpec": {"maxReplicas": 2}}}},
+    "networkPoliciesEnabled": False,
+}
+"""A CR of a current Kyma cluster, using the fields of Kyma 1.12-1.30."""
+
+KYMA_1_30_LAST_APPLIED = (
+    '{"config":{"numTrustedProxies":1,"forwardClientCertDetails":"SANITIZE","authorizers":[{"name":"opa",'
+    '"service":"","port":9191,"pathPrefix":"/authz","timeout":"5s"}],"telemetry":{"metrics":'
+    '{"prometheusMerge":true}},"trustDomain":"example.org","enableDNSProxying":true,"proxyStatsMatcher":'
+    '{"inclusionRegexps":[".*outlier_detection.*"]}},"components":{"egressGateway":{"k8s":{"hpaSpec":'
+    '{"maxReplicas":2}},"enabled":false}},"IstioTag":"%s"}'
+)
+"""That CR's last-applied annotation as Kyma 1.30 serialises it (Go's encoding/json of its spec: the
+``telemetry`` struct always present, an absent ``service`` as ``""``, ``k8s`` before ``enabled``)."""
+
+
+async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_restarts_nothing(
+    *,
+    deps: Deps,
+    client: Client,
+    kubeconfig: Path,
+    namespace: str,
+    wait_for: WaitFor,
+) -> None:
+    spec = IstioSpec.model_validate(NEWEST_KYMA_SPEC)
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=pins.ISTIO_TAG, spec=spec)
+    annotations = {names.LAST_APPLIED_ANNOTATION: KYMA_1_30_LAST_APPLIED % pins.ISTIO_TAG}
+    await deps.kube.create(
+        kinds.ISTIO,
+        istio_cr("default", NEWEST_KYMA_SPEC, annotations=annotations, finalizers=[names.FINALIZER]),
+    )
+    current = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    before = _workloads(client, namespace, wait_for, current)
+    pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
+    # Injected by the real istiod with the installed mesh config: DNS capture on, scraping merged.
+    pod = next(iter(client.list(Pod, namespace=namespace)))
+    assert pod.metadata.annotations["prometheus.io/path"] == "/stats/prometheus"
+    control_plane = _templates(client)
+
+    await _pass_to_ready(deps)
+    await _pass_to_ready(deps, resync=True)
+
+    stored = client.get(ISTIO, "default", namespace=NS)
+    assert stored["spec"] == NEWEST_KYMA_SPEC  # nothing pruned by our CRD
+    mesh = yaml.safe_load(client.get(ConfigMap, "istio", namespace=names.ISTIO_NAMESPACE).data["mesh"])
+    assert mesh["trustDomain"] == "example.org"
+    assert mesh["enablePrometheusMerge"] is True
+    assert mesh["defaultConfig"]["gatewayTopology"]["forwardClientCertDetails"] == "SANITIZE"
+    assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
+    assert mesh["defaultConfig"]["proxyStatsMatcher"] == {"inclusionRegexps": [".*outlier_detection.*"]}
+    assert _generations(client, namespace) == before
+    assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
+    assert _templates(client) == control_plane, _differences(control_plane, _templates(client))

@@ -9,17 +9,22 @@ from lightkube.resources.apps_v1 import Deployment
 
 
 def pause_deployment(
-    name: str, namespace: str, replicas: int, *, annotations: dict[str, str] | None = None
+    name: str,
+    namespace: str,
+    replicas: int,
+    *,
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Deployment:
-    """A Deployment whose Pods carry ``app=<name>`` and the pod-template ``annotations``."""
-    labels = {"app": name}
+    """A Deployment whose Pods carry ``app=<name>`` (and ``labels``) and the pod-template ``annotations``."""
+    selector = {"app": name}
     return Deployment(
         metadata=ObjectMeta(name=name, namespace=namespace),
         spec=DeploymentSpec(
             replicas=replicas,
-            selector=LabelSelector(matchLabels=labels),
+            selector=LabelSelector(matchLabels=selector),
             template=PodTemplateSpec(
-                metadata=ObjectMeta(labels=labels, annotations=annotations),
+                metadata=ObjectMeta(labels={**selector, **(labels or {})}, annotations=annotations),
                 spec=PodSpec(containers=[Container(name="app", image="registry.k8s.io/pause:3.10")]),
             ),
         ),

@@ -25,14 +25,15 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 
 
 class ConditionType(enum.StrEnum):
-    """The only two condition types the module writes."""
+    """The condition types the module writes: Kyma 1.10's two, and the one Kyma added later (1.30)."""
 
     READY = "Ready"
     PROXY_SIDECAR_RESTART_SUCCEEDED = "ProxySidecarRestartSucceeded"
+    INGRESS_TARGETING_USER_RESOURCE_FOUND = "IngressTargetingUserResourceFound"
 
 
 class Reason(enum.StrEnum):
-    """Every condition reason of Kyma Istio 1.10, spelled as on the wire."""
+    """Every condition reason of Kyma Istio 1.10 and those added up to 1.30, spelled as on the wire."""
 
     RECONCILE_SUCCEEDED = "ReconcileSucceeded"
     RECONCILE_UNKNOWN = "ReconcileUnknown"
@@ -40,6 +41,7 @@ class Reason(enum.StrEnum):
     RECONCILE_FAILED = "ReconcileFailed"
     VALIDATION_FAILED = "ValidationFailed"
     OLDER_CR_EXISTS = "OlderCRExists"
+    OLDEST_CR_NOT_FOUND = "OldestCRNotFound"
     ISTIO_INSTALL_NOT_NEEDED = "IstioInstallNotNeeded"
     ISTIO_INSTALL_SUCCEEDED = "IstioInstallSucceeded"
     ISTIO_UNINSTALL_SUCCEEDED = "IstioUninstallSucceeded"
@@ -55,6 +57,11 @@ class Reason(enum.StrEnum):
     PROXY_SIDECAR_MANUAL_RESTART_REQUIRED = "ProxySidecarManualRestartRequired"
     INGRESS_GATEWAY_RESTART_SUCCEEDED = "IngressGatewayRestartSucceeded"
     INGRESS_GATEWAY_RESTART_FAILED = "IngressGatewayRestartFailed"
+    EGRESS_GATEWAY_RESTART_SUCCEEDED = "EgressGatewayRestartSucceeded"
+    EGRESS_GATEWAY_RESTART_FAILED = "EgressGatewayRestartFailed"
+    INGRESS_TARGETING_USER_RESOURCE_FOUND = "IngressTargetingUserResourceFound"
+    INGRESS_TARGETING_USER_RESOURCE_NOT_FOUND = "IngressTargetingUserResourceNotFound"
+    INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED = "IngressTargetingUserResourceDetectionFailed"
 
 
 class Level(enum.StrEnum):
@@ -89,6 +96,7 @@ class ReasonInfo:
 
 _READY = ConditionType.READY
 _SIDECARS = ConditionType.PROXY_SIDECAR_RESTART_SUCCEEDED
+_TARGETING = ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND
 
 REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
     {
@@ -112,6 +120,9 @@ REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
             _READY,
             "False",
             "This Istio custom resource is not the oldest one and does not represent the module state",
+        ),
+        Reason.OLDEST_CR_NOT_FOUND: ReasonInfo(
+            _READY, "False", "Oldest Istio custom resource could not be found"
         ),
         Reason.ISTIO_INSTALL_NOT_NEEDED: ReasonInfo(_READY, "False", "Istio installation is not needed"),
         Reason.ISTIO_INSTALL_SUCCEEDED: ReasonInfo(_READY, "False", "Istio installation succeeded"),
@@ -150,6 +161,21 @@ REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
         ),
         Reason.INGRESS_GATEWAY_RESTART_FAILED: ReasonInfo(
             _READY, "False", "Istio Ingress Gateway restart failed"
+        ),
+        Reason.EGRESS_GATEWAY_RESTART_SUCCEEDED: ReasonInfo(
+            _READY, "False", "Istio Egress Gateway restart succeeded"
+        ),
+        Reason.EGRESS_GATEWAY_RESTART_FAILED: ReasonInfo(
+            _READY, "False", "Istio Egress Gateway restart failed"
+        ),
+        Reason.INGRESS_TARGETING_USER_RESOURCE_FOUND: ReasonInfo(
+            _TARGETING, "True", "Resource targeting Istio Ingress Gateway found"
+        ),
+        Reason.INGRESS_TARGETING_USER_RESOURCE_NOT_FOUND: ReasonInfo(
+            _TARGETING, "False", "Resources targeting Istio Ingress Gateway not found"
+        ),
+        Reason.INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED: ReasonInfo(
+            _TARGETING, "Unknown", "Resource targeting Istio Ingress Gateway detection failed"
         ),
     }
 )
@@ -297,6 +323,14 @@ NOT_IN_OPERATOR_NAMESPACE: Final = Description(
 NOT_OLDEST: Final = Description(
     "Stopped Istio CR reconciliation", _W, Reason.OLDER_CR_EXISTS, requeue=Requeue.NEVER
 )
+OLDEST_NOT_FOUND: Final = Description(
+    "Stopped Istio CR reconciliation",
+    _W,
+    Reason.OLDEST_CR_NOT_FOUND,
+    detail="no oldest Istio CR found",
+)
+"""The list of CRs held none, not even the one just read: it vanished in between. Retried (unlike the
+reference, which stops): the retry finds the CR gone, or finds it listed again."""
 LIST_FAILED: Final = Description("Unable to list Istio CRs", _E, Reason.RECONCILE_FAILED)
 
 # Install path.
@@ -352,9 +386,16 @@ GATEWAY_EVALUATOR_FAILED: Final = Description("Could not create Ingress Gateway 
 GATEWAY_RESTART_FAILED: Final = Description(
     "Failed to restart Ingress Gateway", _E, Reason.INGRESS_GATEWAY_RESTART_FAILED
 )
+EGRESS_GATEWAY_RESTART_FAILED: Final = Description(
+    "Failed to restart Egress Gateway", _E, Reason.EGRESS_GATEWAY_RESTART_FAILED
+)
 SIDECARS_FAILED: Final = Description(
     "Error occurred during reconciliation of Istio Sidecars", _E, _RESTART_FAILED
 )
+CUSTOMER_SIDECARS_FAILED: Final = Description(
+    "The sidecars of some customer workloads could not be restarted", _W, _RESTART_FAILED
+)
+"""Only customer workloads failed (the Kyma modules' ones restarted): a Warning, as in the reference."""
 SIDECARS_NEED_MANUAL_RESTART: Final = Description(
     f"Not all pods with Istio injection could be restarted. {_SEE_LOGS}",
     _W,
@@ -363,6 +404,13 @@ SIDECARS_NEED_MANUAL_RESTART: Final = Description(
 )
 
 # Finish.
+INGRESS_TARGETING_USER_RESOURCE: Final = Description(
+    "misconfigured EnvoyFilter can potentially break Istio Ingress Gateway",
+    _W,
+    Reason.INGRESS_TARGETING_USER_RESOURCE_FOUND,
+)
+"""Istio is installed and Ready holds, but a user's EnvoyFilter patches the ingress gateway. Retried on
+the warning backoff: deleting the EnvoyFilter sends no event on the CR."""
 LAST_APPLIED_UPDATE_FAILED: Final = Description(
     "Error updating LastAppliedConfiguration", _E, Reason.RECONCILE_FAILED
 )
@@ -395,6 +443,28 @@ def not_oldest(oldest_name: str) -> Problem:
 def manual_restart_required(workloads: Sequence[str], limit: int = 5) -> Problem:
     """The warning for pods whose sidecars must be restarted by hand, with the list as condition message."""
     return SIDECARS_NEED_MANUAL_RESTART.problem(message=manual_restart_message(workloads, limit))
+
+
+def ingress_targeting_user_resources(found: Sequence[str], limit: int = 3) -> Problem:
+    """The warning for user EnvoyFilters (``namespace/name``) that select the ingress gateway.
+
+    One is named as the reference names it; of several, the first ``limit`` and how many more. The
+    condition keeps the reason's default message, as in the reference.
+    """
+    if len(found) == 1:
+        detail = f"user-created EnvoyFilter {found[0]} targeting Ingress Gateway found"
+    else:
+        listed = ", ".join(found[:limit])
+        hidden = len(found) - limit
+        more = f" and {hidden} more" if hidden > 0 else ""
+        detail = f"user-created EnvoyFilters {listed}{more} targeting Ingress Gateway found"
+    return INGRESS_TARGETING_USER_RESOURCE.problem(detail)
+
+
+def targeting_detection_failed_message(cause: str) -> str:
+    """The condition message when the EnvoyFilters could not be listed: the default one with the cause."""
+    default = REASONS[Reason.INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED].message
+    return f"{default}: {cause}"
 
 
 DESCRIPTIONS: Final[tuple[Description, ...]] = tuple(

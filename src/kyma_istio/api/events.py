@@ -30,6 +30,8 @@ class EventReason(enum.Enum):
     DELETION_BLOCKED = ("DeletionBlocked", _W)
     UNINSTALLED = ("IstioUninstalled", _N)
     INGRESS_GATEWAY_RESTARTED = ("IngressGatewayRestarted", _N)
+    EGRESS_GATEWAY_RESTARTED = ("EgressGatewayRestarted", _N)
+    INGRESS_TARGETING_USER_RESOURCE_FOUND = ("IngressTargetingUserResourceFound", _W)
     SIDECAR_RESTART = ("SidecarRestart", _N)
     SIDECAR_RESTART_FAILED = ("SidecarRestartFailed", _W)
     EVICTION_HELD = ("EvictionHeld", _N)

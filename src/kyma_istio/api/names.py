@@ -26,8 +26,11 @@ IOP_HASH_ANNOTATION: Final = "istio-operator.kyma-project.io/istio-operator-hash
 """Hash of the IstioOperator last installed successfully; ours, next to Kyma's last-applied annotation.
 Written as soon as istioctl succeeded, so a pass that continues (restarts left, a warning) skips it."""
 GATEWAY_RESTARTED_FOR_ANNOTATION: Final = "istio-operator.kyma-project.io/gateway-restarted-for"
-"""The ``numTrustedProxies`` the ingress gateway was last restarted for (``unset`` when absent); written
-right after the restart, so continuation passes do not restart it again (ours, beyond the reference)."""
+"""The gateway settings (``numTrustedProxies``, ``unset`` when absent, then XFCC, trust domain and stats
+matcher when set) the ingress gateway was last restarted for; written right after the restart, so
+continuation passes do not restart it again (ours, beyond the reference)."""
+EGRESS_GATEWAY_RESTARTED_FOR_ANNOTATION: Final = "istio-operator.kyma-project.io/egress-gateway-restarted-for"
+"""The same record for the egress gateway, which Kyma never restarts."""
 RESTARTED_AT_ANNOTATION: Final = "istio-operator.kyma-project.io/restartedAt"
 RESTART_TARGET_ANNOTATION: Final = "istio-operator.kyma-project.io/restartTarget"
 """Hash of the proxy image and config an owner was last restarted for (ours, beyond the reference)."""
@@ -60,6 +63,7 @@ SIDECAR_STATUS_ANNOTATION: Final = "sidecar.istio.io/status"
 PROXY_IMAGE_ANNOTATION: Final = "sidecar.istio.io/proxyImage"
 PROXY_CONTAINER: Final = "istio-proxy"
 INGRESS_GATEWAY: Final = "istio-ingressgateway"
+EGRESS_GATEWAY: Final = "istio-egressgateway"
 ISTIO_COMPONENT_LABEL: Final = "operator.istio.io/component"
 """istioctl sets it on every object it installs: listing by its presence finds them all, and such an
 object is never the operator's own to prune."""

@@ -13,7 +13,9 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
+import re2
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -85,6 +87,61 @@ Cpu = Annotated[str, Field(pattern=CPU_PATTERN)]
 Memory = Annotated[str, Field(pattern=MEMORY_PATTERN)]
 Replicas = Annotated[StrictInt, Field(ge=0, le=INT32_MAX, json_schema_extra={"format": "int32"})]
 
+TRUST_DOMAIN_PATTERN = r"^[a-z0-9]*([a-z0-9-_]*)?(\.[a-z0-9]*([a-z0-9-_]*[a-z0-9]*)?)*$"
+"""Kyma's rule for ``trustDomain`` (1.24+): lower-case DNS-like labels separated by dots."""
+
+GO_DURATION_PATTERN = r"^(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"
+"""A non-negative Go ``time.Duration`` as ``metav1.Duration`` spells it: ``5s``, ``1m30s``, ``250ms``.
+
+Kyma's CRD types the authorizer timeout as a plain string and only its Go client refuses a bad one, after
+the CR is stored; here the API server refuses it at admission. Negative timeouts, which Go would parse,
+are refused: an authorization request cannot time out before it starts."""
+
+RE2_RULE = "self.all(x, type(''.matches(x)) == bool)"
+"""CEL refuses what Go's regexp cannot compile (RE2 syntax, as Envoy's); ``matches`` on an invalid
+expression is an evaluation error, which the API server reports as a refusal of the field."""
+RE2_MESSAGE = "each entry must be a valid RE2 regular expression"
+MAX_REGEXPS = 64
+MAX_REGEXP_LENGTH = 1024
+"""Bounds Kyma's CRD does not set: without them the API server refuses the CEL rule above as too costly
+to evaluate (its cost estimate grows with list size times string length)."""
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def _check_re2(expression: str) -> str:
+    """``expression`` when RE2 (Envoy's engine) compiles it; Python's ``re`` accepts more, e.g. ``(?<=x)``."""
+    try:
+        re2.compile(expression, options=_RE2_OPTIONS)
+    except re2.error as error:
+        detail = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
+        raise PydanticCustomError(
+            "re2_invalid",
+            "must be a valid RE2 regular expression ({detail})",
+            {"detail": detail},
+        ) from error
+    return expression
+
+
+Re2Expression = Annotated[str, AfterValidator(_check_re2)]
+
+
+def _check_go_duration(value: str) -> str:
+    """``value`` when it is a non-negative Go duration; the CRD's pattern says the same to the API server."""
+    if not re.fullmatch(GO_DURATION_PATTERN, value):
+        raise PydanticCustomError(
+            "go_duration", "must be a non-negative Go duration such as 5s, 1m30s or 250ms"
+        )
+    return value
+
+
+GoDuration = Annotated[
+    str,
+    AfterValidator(_check_go_duration),
+    WithJsonSchema({"type": "string", "pattern": GO_DURATION_PATTERN}),
+]
+
 
 # --- spec.config ---------------------------------------------------------------------------------
 
@@ -130,12 +187,56 @@ class Authorizer(ApiModel):
 
     name: str = Field(min_length=1)
     """Unique name; AuthorizationPolicies with action CUSTOM refer to it."""
-    service: str = Field(min_length=1)
-    """Fully qualified host of the authorizer service, for example ``my-auth.ns.svc.cluster.local``."""
+    service: str | None = None
+    """Host of the authorizer service, ``[Namespace/]Hostname``, for example
+    ``my-auth.ns.svc.cluster.local``. Optional since Kyma 1.24, as in Kyma; an empty one is left out."""
     port: StrictInt = Field(ge=1, le=65535, json_schema_extra={"format": "int32"})
     """Port of the authorizer service."""
     headers: Headers | None = None
     """Headers to send to the authorizer and to pass on after its decision."""
+    path_prefix: str | None = None
+    """Prefix added to the path of the check request, for example ``/check?original_path=``."""
+    timeout: GoDuration | None = None
+    """Timeout of the check request, as a Go duration (``5s``, ``1m30s``, ``250ms``). Kept to the
+    nanosecond; Kyma cuts it to whole seconds, so ``500ms`` becomes no timeout there."""
+
+
+class Metrics(ApiModel):
+    """Metrics settings of the mesh."""
+
+    prometheus_merge: StrictBool | None = None
+    """Merge the application's Prometheus metrics with Istio's: every injected pod is annotated to be
+    scraped at ``:15020/stats/prometheus`` (the mesh's status port). Off when unset."""
+
+
+class Telemetry(ApiModel):
+    """Telemetry settings of the mesh."""
+
+    metrics: Metrics | None = None
+    """Metrics settings."""
+
+
+class ProxyStatsMatcher(ApiModel):
+    """Which Envoy statistics the proxies emit beyond Istio's defaults."""
+
+    inclusion_regexps: (
+        Annotated[
+            list[Annotated[Re2Expression, Field(max_length=MAX_REGEXP_LENGTH)]],
+            Field(
+                max_length=MAX_REGEXPS,
+                json_schema_extra={"x-kubernetes-validations": [{"rule": RE2_RULE, "message": RE2_MESSAGE}]},
+            ),
+        ]
+        | None
+    ) = None
+    """Statistics whose names match any of these RE2 regular expressions are emitted, for example
+    ``.*outlier_detection.*``. Each must compile as RE2 (Envoy's syntax, not PCRE); at most 64 expressions
+    of at most 1024 characters, so that the API server can afford to check them."""
+
+
+ForwardClientCertDetails = Literal[
+    "APPEND_FORWARD", "SANITIZE_SET", "SANITIZE", "ALWAYS_FORWARD_ONLY", "FORWARD_ONLY"
+]
 
 
 class Config(ApiModel):
@@ -150,6 +251,19 @@ class Config(ApiModel):
     """External authorizers, appended to the mesh's extension providers. Names must be unique."""
     gateway_external_traffic_policy: Literal["Local", "Cluster"] | None = None
     """externalTrafficPolicy of the ingress gateway Service; Local keeps the client source IP."""
+    forward_client_cert_details: ForwardClientCertDetails | None = None
+    """How the gateways handle the X-Forwarded-Client-Cert header (``gatewayTopology``); Istio's
+    default for gateways, SANITIZE_SET, applies when unset. A change restarts the gateways."""
+    telemetry: Telemetry | None = None
+    """Telemetry settings."""
+    trust_domain: str | None = Field(default=None, min_length=1, max_length=255, pattern=TRUST_DOMAIN_PATTERN)
+    """The mesh's trust domain (SPIFFE identities ``spiffe://<trustDomain>/ns/...``); ``cluster.local`` when
+    unset. A change restarts the gateways."""
+    enable_dns_proxying: StrictBool | None = Field(default=None, alias="enableDNSProxying")
+    """Let the proxies answer DNS (``ISTIO_META_DNS_CAPTURE``). Unset keeps Istio's default; a change,
+    from unset to false too, restarts every injected workload."""
+    proxy_stats_matcher: ProxyStatsMatcher | None = None
+    """Extra Envoy statistics to emit. A change restarts every injected workload and the gateways."""
 
 
 # --- spec.components -----------------------------------------------------------------------------
@@ -216,6 +330,15 @@ class IstioComponent(ApiModel):
     """Kubernetes settings of the component."""
 
 
+class EgressGatewayComponent(ApiModel):
+    """The istio-egressgateway: off unless enabled."""
+
+    enabled: StrictBool | None = None
+    """Install the egress gateway."""
+    k8s: KubernetesResourcesConfig | None = None
+    """Kubernetes settings of the egress gateway, merged as the ingress gateway's are."""
+
+
 class CniK8sConfig(ApiModel):
     """Kubernetes settings of the CNI DaemonSet."""
 
@@ -258,6 +381,8 @@ class Components(ApiModel):
     """The Istio CNI node agent."""
     proxy: ProxyComponent | None = None
     """The istio-proxy sidecar of every workload."""
+    egress_gateway: EgressGatewayComponent | None = None
+    """The istio-egressgateway."""
 
 
 # --- spec.experimental ---------------------------------------------------------------------------
@@ -279,6 +404,8 @@ class Experimental(ApiModel):
 
     pilot: PilotFeatures | None = None
     """Experimental istiod features."""
+    enable_ambient: StrictBool | None = None
+    """Install ambient mode (ztunnel, the CNI's ambient redirection, HBONE in the proxies)."""
 
 
 class IstioSpec(ApiModel):
@@ -292,6 +419,9 @@ class IstioSpec(ApiModel):
     """Per-component Kubernetes settings."""
     experimental: Experimental | None = None
     """Experimental features."""
+    network_policies_enabled: StrictBool | None = None
+    """Install the NetworkPolicies the module needs in deny-all ``kyma-system`` and ``istio-system``
+    (Kyma 1.26+). Accepted and kept; not acted on by this release."""
 
 
 # --- status --------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ _RULES: Final[Mapping[str, str]] = {
     "less_than": "must be less than {lt}",
     "string_too_short": "must be at least {min_length} characters long",
     "string_too_long": "must be at most {max_length} characters long",
+    "too_long": "must have at most {max_length} entries",
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
     "int_from_float": "must be an integer",

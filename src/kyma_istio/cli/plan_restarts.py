@@ -3,12 +3,13 @@
 It runs the controller's own planning code (``restart.gather.build_plan`` with a ``PlanBuilder``)
 against the live cluster: the expectation comes from the Istio CR in ``kyma-system`` (the oldest one,
 as the controller picks it; the empty spec when there is none) merged by ``mesh.desired.desired_istio``
-for the cluster's profile (from the Nodes, unless ``--profile`` overrides it). The only requests sent
-are reads (GET and LIST).
+for the cluster's profile (from the Nodes, unless ``--profile`` overrides it), against the CR's last
+applied spec, with the mesh's status port read from the installed mesh config as the controller reads it
+(``reconcile.sidecars.read_status_port``). The only requests sent are reads (GET and LIST).
 
 The output lists the owners that would be restarted in order, grouped into the waves the controller
-goes through, with the rule that fired; owners cut by the per-pass cap; and every pod that needs a
-manual restart or is skipped, with why.
+goes through (Kyma modules' owners first, in waves of their own), with the rule that fired; owners cut
+by the per-pass cap; and every pod that needs a manual restart or is skipped, with why.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from kyma_istio.mesh.change import read_last_applied
 from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.reconcile import singleton
 from kyma_istio.reconcile.context import Settings
-from kyma_istio.reconcile.sidecars import expectation_of
+from kyma_istio.reconcile.sidecars import expectation_of, read_status_port
 from kyma_istio.reconcile.takeover import resolve_hub
 from kyma_istio.restart.gather import build_plan
 from kyma_istio.restart.outcomes import Outcome, PodOutcome, RestartPlan, waves
@@ -81,7 +82,8 @@ async def compute_plan(
         cluster = dataclasses.replace(cluster, profile=profile)
     hub = await resolve_hub(kube, settings.hub)
     wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental)
-    expectation = expectation_of(wanted.iop, spec, last)
+    status_port = await read_status_port(kube)
+    expectation = expectation_of(wanted.iop, spec, last, status_port=status_port)
     builder = PlanBuilder.for_restart(expectation)
     plan = await build_plan(kube, builder, running_only=True, limit=settings.restart_limit)
     return PlanReport(
@@ -105,6 +107,7 @@ def report_json(report: PlanReport) -> dict[str, Any]:
             "kind": action.workload.kind,
             "namespace": action.workload.namespace,
             "name": action.workload.name,
+            "module": action.module,
             "pods": action.pods,
             "rules": [str(rule) for rule in action.rules],
             "examples": [f"{action.workload.namespace}/{name}" for name in action.examples],
@@ -169,7 +172,7 @@ def render_table(report: PlanReport, console: Console) -> None:
                 str(row["order"]),
                 str(row["wave"]),
                 row["action"],
-                f"{row['kind']} {row['namespace']}/{row['name']}",
+                f"{row['kind']} {row['namespace']}/{row['name']}" + (" (module)" if row["module"] else ""),
                 str(row["pods"]),
                 ", ".join(row["rules"]),
             )

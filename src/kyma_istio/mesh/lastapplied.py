@@ -6,8 +6,10 @@ istiod) and the settings whose change needs a restart (``numTrustedProxies``, ``
 
 The format is the reference operator's, so an operator taking over a cluster reads the annotation the
 old one wrote and vice versa: compact JSON of the spec in camelCase, ``config`` always present, empty
-optional fields omitted, the key order ``config, components, experimental, compatibilityMode`` followed
-by ``IstioTag``. Reading tolerates keys this model does not know, as annotations outlive versions.
+optional fields omitted, the key order ``config, components, experimental, compatibilityMode,
+networkPoliciesEnabled`` followed by ``IstioTag``. Reading tolerates keys this model does not know, as
+annotations outlive versions, and reads what Kyma 1.11-1.30 write (``telemetry.metrics`` always present,
+``experimental.pilot`` flags spelled out as false, timeouts in Go's ``1m30s`` form).
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ class LastApplied:
 def render_last_applied(spec: IstioSpec, istio_tag: str) -> str:
     """The annotation value, e.g. ``{"config":{"numTrustedProxies":1},"IstioTag":"1.23.2-distroless"}``."""
     wire = _without_empty_lists(spec.to_wire())
-    document: dict[str, Any] = {"config": wire.get("config", {})}
+    document: dict[str, Any] = {"config": _without_zero_telemetry(wire.get("config", {}))}
     for key in ("components", "experimental"):
         if key in wire:
             document[key] = wire[key]
     # false is the zero value, which the reference omits.
     if spec.compatibility_mode:
         document["compatibilityMode"] = True
+    if spec.network_policies_enabled:
+        document["networkPoliciesEnabled"] = True
     document[TAG_KEY] = istio_tag
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
@@ -70,6 +74,26 @@ def parse_last_applied(text: str) -> LastApplied:
         )
         raise ValueError(f"last-applied configuration has an invalid spec: {problems}") from error
     return LastApplied(spec=spec, istio_tag=tag)
+
+
+def _without_zero_telemetry(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without ``telemetry`` when it says only what is the default (Prometheus merge off).
+
+    Kyma 1.15+ always writes ``"telemetry":{"metrics":{}}`` (a Go struct, never omitted); leaving it out
+    keeps the annotation of a CR without the field byte-identical to Kyma 1.10's, and both read the same.
+    """
+    telemetry = config.get("telemetry")
+    if telemetry is None:
+        return config
+    metrics = dict(telemetry.get("metrics") or {})
+    if not metrics.get("prometheusMerge"):
+        metrics.pop("prometheusMerge", None)
+    if metrics:
+        return {**config, "telemetry": {**telemetry, "metrics": metrics}}
+    rest = {key: value for key, value in telemetry.items() if key != "metrics"}
+    if rest:
+        return {**config, "telemetry": rest}
+    return {key: value for key, value in config.items() if key != "telemetry"}
 
 
 def _without_empty_lists(value: Any) -> Any:

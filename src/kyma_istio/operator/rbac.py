@@ -263,7 +263,7 @@ ISTIO_NAMESPACE_RULES: Final[tuple[Rule, ...]] = (
         "networking.istio.io",
         ("envoyfilters",),
         ("get", "list", "create", "patch", "delete"),
-        "the module's EnvoyFilters; module label",
+        "the module's EnvoyFilters; module label; users' EnvoyFilters on the ingress gateway (a warning)",
     ),
 )
 """The Role in ``istio-system``."""

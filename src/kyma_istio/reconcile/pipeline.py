@@ -2,17 +2,21 @@
 
 Order: read the CR; mark Ready unknown; validate; namespace rule; oldest-CR rule; Processing or
 Deleting; install (or uninstall); managed Istio resources; restarters (ingress gateway, then sidecars);
-last-applied annotation; Ready. What changed since the last applied configuration is asked once
-(``mesh.change.Change``) and handed to the steps that care. Each step returns a value (``steps``) or a
-``Problem``; the first problem ends the pass through ``_finish``, which records it, writes the status
-once and says how to requeue. Only this module sets conditions.
+last-applied annotation; user EnvoyFilters on the ingress gateway (a Warning); Ready. What changed since
+the last applied configuration is asked once (``mesh.change.Change``) and handed to the steps that care.
+Each step returns a value (``steps``) or a ``Problem``; the first problem ends the pass through
+``_finish``, which records it, writes the status once and says how to requeue. Only this module sets
+conditions.
 
 Differences from the reference, on purpose (its section 15): one install per spec change (quirk 1), a
 deterministic oldest-CR tie-break (quirk 9), no later steps while another party's finalizer holds a
 deleted CR (quirk 10), warnings retried on a short capped backoff instead of the reference's growing one
 (quirk 11, ADR 13), the last-applied annotation read only after the delete branch (an unreadable one
-never blocks deletion), and a pass with nothing to do writes nothing (``Processing`` is not flashed on
-a quiet periodic pass).
+never blocks deletion), a pass with nothing to do writes nothing (``Processing`` is not flashed on
+a quiet periodic pass, nor on the retry of a warning about user EnvoyFilters), a missing oldest CR is
+retried, and user EnvoyFilters on the ingress gateway never fail a pass: a failed listing leaves the
+condition Unknown, and a pass that finds some records the last-applied configuration (both unlike the
+reference).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from kyma_istio.api.validation import describe_errors
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.seam import announce
 from kyma_istio.mesh.change import Change, what_changed
-from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall
+from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall, user_resources
 from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft, changed
 from kyma_istio.reconcile.steps import Condition
@@ -114,14 +118,36 @@ class Pass:
         except errors.ClusterError as err:
             return c.LIST_FAILED.problem(str(err))
         winner = singleton.oldest(crs)
-        if winner is not None and winner.get("metadata", {}).get("uid") != self.meta.get("uid"):
+        if winner is None:
+            # The list holds no CR, not even the one just read: it was deleted in between. The reference
+            # has this reason for a missing oldest CR; we retry on the warning backoff instead of stopping,
+            # and the retry finds the CR gone (its status write here is quietly skipped) or listed again.
+            return c.OLDEST_NOT_FOUND.problem()
+        if winner.get("metadata", {}).get("uid") != self.meta.get("uid"):
             return c.not_oldest(str(winner["metadata"]["name"]))
         return None
 
     def _is_quiet(self, change: Change) -> bool:
-        """Nothing to report: the CR is Ready and its spec is the one last applied."""
+        """Nothing to report: the CR is Ready (or warns only about user EnvoyFilters on the ingress
+        gateway, re-checked on every retry) and its spec is the one last applied."""
         live_state = (self.live_status or {}).get("state")
-        return live_state == State.READY.value and not change.spec_changed and finalizer.has(self.cr)
+        settled = live_state == State.READY.value or (
+            live_state == State.WARNING.value and self._warns_only_of_user_filters()
+        )
+        return settled and not change.spec_changed and finalizer.has(self.cr)
+
+    def _warns_only_of_user_filters(self) -> bool:
+        """The live Warning is the user-EnvoyFilter one: ``Ready`` holds and the filters were found."""
+        live = Draft(self.live_status, self.draft.now)
+        ready = live.condition(c.ConditionType.READY)
+        targeting = live.condition(c.ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND)
+        return (
+            ready is not None
+            and ready.status == "True"
+            and targeting is not None
+            and targeting.status == "True"
+            and live.description.startswith(c.INGRESS_TARGETING_USER_RESOURCE.text)
+        )
 
     async def _install(self, spec: IstioSpec, change: Change) -> PassResult:
         installed = await install.install(self.cr, spec, change, self.deps, resync=self.resync)
@@ -146,11 +172,28 @@ class Pass:
         except errors.ClusterError as err:
             return await self._finish(c.LAST_APPLIED_UPDATE_FAILED.problem(str(err)))
         self.draft.set(c.Reason.RECONCILE_SUCCEEDED)
+        problems = [await self._user_resources()]
         if spec.experimental is not None and not self.deps.settings.experimental:
-            return await self._finish(c.EXPERIMENTAL_NOT_SUPPORTED.problem())
+            problems.append(c.EXPERIMENTAL_NOT_SUPPORTED.problem())
+        problem = c.most_severe([p for p in problems if p is not None])
+        if problem is not None:
+            # Ready stays True: Istio is installed. The user-EnvoyFilter warning's own condition is set
+            # already and the experimental one has none, so record_problem must not mark Ready failed.
+            return await self._finish(problem, conditions_set=True)
         self.draft.enter(State.READY, "")
         await self._write_status()
         return PassResult(State.READY, self.deps.settings.reconciliation_interval_s)
+
+    async def _user_resources(self) -> c.Problem | None:
+        """Set ``IngressTargetingUserResourceFound``; the Warning when user EnvoyFilters target the
+        ingress gateway, announced by an Event when it is new (a retry that finds the same is silent)."""
+        detected = await user_resources.detect(self.deps)
+        self._set_all((detected.condition,))
+        if detected.problem is None:
+            return None
+        if (self.live_status or {}).get("description") != detected.problem.description:
+            await user_resources.announce_found(self.cr, detected, self.deps)
+        return detected.problem
 
     async def _delete(self) -> PassResult:
         uninstalled = await uninstall.uninstall(self.cr, self.deps)

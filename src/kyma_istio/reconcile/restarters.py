@@ -1,13 +1,18 @@
-"""The restarters of a pass (spec section 6): the ingress gateway, then the sidecars. Both always run;
-the most severe problem of the two decides the state (3.4).
+"""The restarters of a pass (spec section 6): the gateways, then the sidecars. All always run; the most
+severe problem decides the state (3.4).
 
-The gateway restarts only when ``numTrustedProxies`` changed since the last applied spec; unlike the
-reference (quirk 2) the decision is the pass's ``Change``, evaluated once per pass, and the value it was
-restarted for is recorded on the CR right away, so one change gives one patch also across passes that
-continue sidecar restarts.
+A gateway restarts only when a setting it reads at start-up changed since the last applied spec
+(``mesh.change.GatewaySettings``: ``numTrustedProxies``, XFCC, trust domain, stats matcher). Unlike the
+reference (quirk 2) the decision is the pass's ``Change``, evaluated once per pass, and the settings a
+gateway was restarted for are recorded on the CR right away, so one change gives one patch also across
+passes that continue sidecar restarts. The egress gateway reads the same settings; Kyma never restarts
+it (its reasons exist there and are never set), so its proxies kept stale settings until their next
+unrelated restart. Here it restarts by the same rule, with its own record and reasons.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
@@ -15,17 +20,45 @@ from kyma_istio.api.events import EventReason
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.seam import PatchType, announce
 from kyma_istio.k8s.time import rfc3339
-from kyma_istio.mesh.change import Change, trusted_proxies_token
+from kyma_istio.mesh.change import Change, gateway_token
 from kyma_istio.reconcile import sidecars
 from kyma_istio.reconcile.context import Deps
 from kyma_istio.reconcile.install import record_annotations
 from kyma_istio.reconcile.steps import Installed, RestartResult
 
-_GATEWAY_RESTARTED = "numTrustedProxies changed; istio-system/istio-ingressgateway restarted"
+
+@dataclass(frozen=True)
+class Gateway:
+    """One gateway Deployment and how its restart is recorded and reported."""
+
+    deployment: str
+    record: str
+    event: EventReason
+    succeeded: c.Reason
+    failed: c.Reason
+    failure: c.Description
 
 
-async def restart_gateway(deps: Deps) -> None:
-    """Roll the ingress gateway by stamping its pod template; a missing gateway needs no restart."""
+INGRESS: Gateway = Gateway(
+    names.INGRESS_GATEWAY,
+    names.GATEWAY_RESTARTED_FOR_ANNOTATION,
+    EventReason.INGRESS_GATEWAY_RESTARTED,
+    c.Reason.INGRESS_GATEWAY_RESTART_SUCCEEDED,
+    c.Reason.INGRESS_GATEWAY_RESTART_FAILED,
+    c.GATEWAY_RESTART_FAILED,
+)
+EGRESS: Gateway = Gateway(
+    names.EGRESS_GATEWAY,
+    names.EGRESS_GATEWAY_RESTARTED_FOR_ANNOTATION,
+    EventReason.EGRESS_GATEWAY_RESTARTED,
+    c.Reason.EGRESS_GATEWAY_RESTART_SUCCEEDED,
+    c.Reason.EGRESS_GATEWAY_RESTART_FAILED,
+    c.EGRESS_GATEWAY_RESTART_FAILED,
+)
+
+
+async def restart_gateway(deps: Deps, deployment: str = names.INGRESS_GATEWAY) -> bool:
+    """Roll a gateway by stamping its pod template; False when it does not exist (nothing to restart)."""
     patch = {
         "spec": {
             "template": {"metadata": {"annotations": {names.RESTARTED_AT_ANNOTATION: rfc3339(deps.clock())}}}
@@ -34,32 +67,71 @@ async def restart_gateway(deps: Deps) -> None:
     try:
         await deps.kube.patch(
             kinds.DEPLOYMENT,
-            names.INGRESS_GATEWAY,
+            deployment,
             patch,
             namespace=names.ISTIO_NAMESPACE,
             patch_type=PatchType.STRATEGIC,
         )
     except errors.NotFound:
-        return
+        return False
+    return True
 
 
-async def _gateway(installed: Installed, change: Change, deps: Deps) -> RestartResult:
-    if change.restart_gateway:
+def _why(change: Change) -> str:
+    return ", ".join(change.gateway_changes) or "gateway settings"
+
+
+async def _gateway(
+    gateway: Gateway, installed: Installed, change: Change, deps: Deps
+) -> RestartResult | None:
+    """Restart ``gateway``; its condition, its problem, or None when it does not exist."""
+    try:
+        if not await restart_gateway(deps, gateway.deployment):
+            return None
+        message = f"{_why(change)} changed; {names.ISTIO_NAMESPACE}/{gateway.deployment} restarted"
+        await announce(deps.events, installed.cr, gateway.event, message)
+    except errors.ClusterError as err:
+        problem = gateway.failure.problem(str(err))
+        return RestartResult(((gateway.failed, problem.message),), problem)
+    return RestartResult(((gateway.succeeded, None),))
+
+
+async def _gateways(installed: Installed, change: Change, deps: Deps) -> RestartResult:
+    """The gateways whose settings changed, then one record of what each was restarted for.
+
+    The condition of the gateway whose problem decides is set last, so ``Ready`` and the description
+    speak of the same gateway; when both fail, the ingress one's (what users reach the mesh through).
+    """
+    due = {INGRESS: change.restart_gateway, EGRESS: change.restart_egress_gateway}
+    outcomes: dict[Gateway, RestartResult] = {}
+    record: dict[str, str] = {}
+    for gateway in (INGRESS, EGRESS):
+        if not due[gateway]:
+            continue
+        outcome = await _gateway(gateway, installed, change, deps)
+        if outcome is None or outcome.problem is None:
+            # A gateway that does not exist is recorded too: when created, it starts with these settings.
+            record[gateway.record] = gateway_token(installed.spec)
+        if outcome is not None:
+            outcomes[gateway] = outcome
+    # As the reference, the ingress condition is always set, also when nothing was restarted.
+    ingress = outcomes.get(INGRESS) or RestartResult(((INGRESS.succeeded, None),))
+    egress = outcomes.get(EGRESS) or RestartResult()
+    if record:
+        # Recorded at once, so passes that continue sidecar restarts do not restart them again.
         try:
-            await restart_gateway(deps)
-            await announce(
-                deps.events, installed.cr, EventReason.INGRESS_GATEWAY_RESTARTED, _GATEWAY_RESTARTED
-            )
-            # Recorded at once, so passes that continue sidecar restarts do not restart it again.
-            restarted_for = {names.GATEWAY_RESTARTED_FOR_ANNOTATION: trusted_proxies_token(installed.spec)}
-            await record_annotations(installed.cr, restarted_for, deps)
+            await record_annotations(installed.cr, record, deps)
         except errors.ClusterError as err:
-            problem = c.GATEWAY_RESTART_FAILED.problem(str(err))
-            return RestartResult(((c.Reason.INGRESS_GATEWAY_RESTART_FAILED, problem.message),), problem)
-    return RestartResult(((c.Reason.INGRESS_GATEWAY_RESTART_SUCCEEDED, None),))
+            failed = INGRESS if due[INGRESS] else EGRESS
+            problem = failed.failure.problem(str(err))
+            result = RestartResult(((failed.failed, problem.message),), problem)
+            ingress, egress = (result, egress) if failed is INGRESS else (ingress, result)
+    problems = [p for p in (ingress.problem, egress.problem) if p is not None]
+    first, last = (ingress, egress) if egress.problem and not ingress.problem else (egress, ingress)
+    return RestartResult(first.conditions + last.conditions, c.most_severe(problems))
 
 
 async def run(installed: Installed, change: Change, deps: Deps) -> RestartResult:
-    """Both restarters; their conditions, and the worse problem."""
-    gateway = await _gateway(installed, change, deps)
-    return gateway + await sidecars.restart_outdated(installed, deps)
+    """Every restarter; their conditions, and the worst problem."""
+    gateways = await _gateways(installed, change, deps)
+    return gateways + await sidecars.restart_outdated(installed, deps)

@@ -1,21 +1,34 @@
 """The sidecar restarter of a pass (spec section 6) and sidecar removal after uninstall: orchestration.
 
-What to expect of a sidecar comes from the installed IstioOperator; planning (``restart.gather``) and
-executing (``restart.execute``) live in ``restart``; this module wires them to the pass's dependencies
-and says what the outcome means for the CR: a ``RestartResult`` with the ``ProxySidecarRestartSucceeded``
-condition and, when something went wrong, the problem.
+What to expect of a sidecar comes from the installed IstioOperator, the CR's spec against its last
+applied one, and the mesh's status port (read here from the installed mesh config); planning
+(``restart.gather``) and executing (``restart.execute``) live in ``restart``; this module wires them to
+the pass's dependencies and says what the outcome means for the CR: a ``RestartResult`` with the
+``ProxySidecarRestartSucceeded`` condition and, when something went wrong, the problem.
+
+Kyma modules' workloads are restarted first (the plan orders them into the earliest waves, which never
+hold a customer's owner). A failed restart of one of them is an ``Error``; of a customer workload only a
+``Warning``, as in the reference, which fails the pass for its modules' proxies but only warns for
+customers'. Unlike the reference, which then skips the customers altogether, a failed module owner does
+not hold the customers' owners back: their sidecars are just as outdated, and the ``Error`` already
+tells. Either way the pass does not reach ``Ready``, so the last-applied annotation keeps the old values
+and the next pass plans the same target again: owners already stamped with it are skipped, the failed
+ones are retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
+
+import yaml
 
 from kyma_istio.api import conditions as c
+from kyma_istio.api import names
 from kyma_istio.api.events import EventReason
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.k8s import errors
-from kyma_istio.k8s.seam import announce
+from kyma_istio.k8s import errors, kinds
+from kyma_istio.k8s.seam import KubeApi, announce
 from kyma_istio.mesh.change import compatibility_changed
 from kyma_istio.mesh.lastapplied import LastApplied
 from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
@@ -26,22 +39,45 @@ from kyma_istio.restart.execute import Executed, Executor
 from kyma_istio.restart.outcomes import Outcome, RestartPlan, manual_refs, mark_failed, summary_counts
 from kyma_istio.restart.owners import WorkloadKey
 from kyma_istio.restart.plan import PlanBuilder
-from kyma_istio.restart.predicates import Expectation
+from kyma_istio.restart.predicates import (
+    DEFAULT_STATUS_PORT,
+    Expectation,
+    canonical_regexps,
+    dns_proxying_differs,
+    inclusion_regexps_differ,
+)
 from kyma_istio.restart.predicates.expectation import ProxyResources
 from kyma_istio.restart.selection import Selection
 
+MESH_CONFIG_MAP: Final = "istio"
+"""The ConfigMap in ``istio-system`` that holds the installed mesh config (key ``mesh``, YAML)."""
+_MAX_PORT: Final = 65535
 
-def expectation_for(installed: Installed) -> Expectation:
+
+def expectation_for(installed: Installed, *, status_port: int) -> Expectation:
     """The sidecar every injected pod should run after this pass (spec 6.2)."""
-    return expectation_of(installed.iop, installed.spec, installed.last)
+    return expectation_of(installed.iop, installed.spec, installed.last, status_port=status_port)
 
 
-def expectation_of(iop: Mapping[str, Any], spec: IstioSpec, last: LastApplied | None) -> Expectation:
-    """The expected sidecar for a merged IstioOperator, the CR's spec and its last-applied state.
+def expectation_of(
+    iop: Mapping[str, Any], spec: IstioSpec, last: LastApplied | None, *, status_port: int
+) -> Expectation:
+    """The expected sidecar for a merged IstioOperator, the CR's spec, its last-applied state and the
+    mesh's status port (:func:`read_status_port`).
 
-    The controller (through :func:`expectation_for`) and ``plan-restarts`` both build it here.
+    The controller (through :func:`expectation_for`) and ``plan-restarts`` both build it here. Without
+    a last-applied state, DNS proxying and the stats matcher compare with the empty spec, as the
+    reference does: a first pass that sets them restarts the pods injected without them (usually none).
     """
     resources = expected_proxy_resources(iop)
+    config = spec.config
+    before = last.spec.config if last else None
+    dns_now = config.enable_dns_proxying if config else None
+    dns_before = before.enable_dns_proxying if before else None
+    regexps_now = _inclusion_regexps(spec)
+    regexps_before = _inclusion_regexps(last.spec) if last else None
+    telemetry = config.telemetry if config else None
+    metrics = telemetry.metrics if telemetry else None
     return Expectation(
         image=expected_proxy_image(iop),
         resources=ProxyResources(
@@ -52,7 +88,47 @@ def expectation_of(iop: Mapping[str, Any], spec: IstioSpec, last: LastApplied | 
         ),
         compatibility_changed=compatibility_changed(spec, last),
         compatibility_mode=bool(spec.compatibility_mode),
+        dns_proxying_changed=dns_proxying_differs(dns_before, dns_now),
+        dns_proxying=dns_now,
+        stats_matcher_changed=inclusion_regexps_differ(regexps_before, regexps_now),
+        stats_inclusion_regexps=canonical_regexps(regexps_now),
+        prometheus_merge=bool(metrics and metrics.prometheus_merge),
+        status_port=status_port,
     )
+
+
+def _inclusion_regexps(spec: IstioSpec) -> list[str] | None:
+    matcher = spec.config.proxy_stats_matcher if spec.config else None
+    return matcher.inclusion_regexps if matcher else None
+
+
+def status_port_of(config_map: Mapping[str, Any] | None) -> int:
+    """``defaultConfig.statusPort`` of the mesh config in the ``istio`` ConfigMap; the default (15020)
+    when the ConfigMap, its ``mesh`` key or the port is missing, unreadable or not a port, or 0 (Istio's
+    own default then applies), as the reference reads it."""
+    data = (config_map or {}).get("data") or {}
+    text = data.get("mesh") if isinstance(data, Mapping) else None
+    if not isinstance(text, str):
+        return DEFAULT_STATUS_PORT
+    try:
+        mesh = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return DEFAULT_STATUS_PORT
+    default_config = mesh.get("defaultConfig") if isinstance(mesh, Mapping) else None
+    port = default_config.get("statusPort") if isinstance(default_config, Mapping) else None
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= _MAX_PORT:
+        return DEFAULT_STATUS_PORT
+    return port
+
+
+async def read_status_port(kube: KubeApi) -> int:
+    """The mesh's status port from the installed mesh config (``istio-system/istio``); the default when
+    it cannot be read. The controller and ``plan-restarts`` both read it here."""
+    try:
+        config_map = await kube.get(kinds.CONFIGMAP, MESH_CONFIG_MAP, names.ISTIO_NAMESPACE)
+    except errors.ClusterError:
+        return DEFAULT_STATUS_PORT
+    return status_port_of(config_map)
 
 
 async def execute(
@@ -73,15 +149,26 @@ async def execute(
     return executed
 
 
-def _failed(description: str) -> RestartResult:
-    problem = c.Problem(description, c.Level.ERROR, c.Reason.PROXY_SIDECAR_RESTART_FAILED)
+def _failed(description: str, level: c.Level = c.Level.ERROR) -> RestartResult:
+    problem = c.Problem(description, level, c.Reason.PROXY_SIDECAR_RESTART_FAILED)
     return RestartResult(((c.Reason.PROXY_SIDECAR_RESTART_FAILED, None),), problem)
+
+
+def _failures_result(plan: RestartPlan, failures: Mapping[WorkloadKey, str]) -> RestartResult:
+    """An ``Error`` when a Kyma module's owner failed, else a ``Warning``; modules' owners listed first."""
+    modules = {action.workload for action in plan.actions if action.module}
+    ordered = sorted(failures.items(), key=lambda item: (item[0] not in modules, item[0]))
+    listed = "; ".join(f"{w.kind} {w.namespace}/{w.name}: {e}" for w, e in ordered)
+    if modules.intersection(failures):
+        return _failed(c.SIDECARS_FAILED.describe(listed))
+    return _failed(c.CUSTOMER_SIDECARS_FAILED.describe(listed), c.CUSTOMER_SIDECARS_FAILED.level)
 
 
 async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     """Restart the owners of outdated sidecars; the ``ProxySidecarRestartSucceeded`` condition to set."""
     try:
-        builder = PlanBuilder.for_restart(expectation_for(installed))
+        status_port = await read_status_port(deps.kube)
+        builder = PlanBuilder.for_restart(expectation_for(installed, status_port=status_port))
         plan = await gather.build_plan(
             deps.kube, builder, running_only=True, limit=deps.settings.restart_limit
         )
@@ -94,8 +181,7 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     plan = mark_failed(plan, failures)
     deps.observer.observe_restarts(summary_counts(plan))
     if failures:
-        listed = "; ".join(f"{w.kind} {w.namespace}/{w.name}: {e}" for w, e in sorted(failures.items()))
-        return _failed(c.SIDECARS_FAILED.describe(listed))
+        return _failures_result(plan, failures)
     manual = manual_refs(plan)
     if manual:
         for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):

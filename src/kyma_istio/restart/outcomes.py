@@ -48,6 +48,9 @@ class OwnerAction:
     """The rules that fired for the owner's pods, sorted."""
     examples: tuple[str, ...] = ()
     """A few pod names, for logs and Events."""
+    module: bool = False
+    """A Kyma module's owner (its pods are in ``kyma-system`` or labelled ``kyma-project.io/module``):
+    restarted before customers' owners, and a failure is an error rather than a warning."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,8 @@ class PlanSummary:
 
 @dataclass(frozen=True, slots=True)
 class RestartPlan:
-    """Actions ordered by (namespace, kind, name), each owner at most once; one outcome per pod."""
+    """Actions ordered modules' owners first, then by (namespace, kind, name), each owner at most once;
+    one outcome per pod."""
 
     actions: tuple[OwnerAction, ...] = ()
     outcomes: tuple[PodOutcome, ...] = ()
@@ -148,11 +152,19 @@ def waves(actions: Sequence[OwnerAction], budget: int) -> list[list[OwnerAction]
     """Split ``actions`` into consecutive waves of at most ``budget`` owners, keeping their order.
 
     The executor waits for one wave to settle before the next, bounding how many workloads restart at
-    the same time across the cluster.
+    the same time across the cluster. A wave never mixes Kyma modules' owners with customers' owners:
+    the modules' waves settle before the first customer workload restarts.
     """
     if budget < 1:
         raise ValueError(f"a wave needs room for at least one owner, got budget {budget}")
-    return [list(actions[start : start + budget]) for start in range(0, len(actions), budget)]
+    result: list[list[OwnerAction]] = []
+    for action in actions:
+        last = result[-1] if result else None
+        if last is None or len(last) >= budget or last[-1].module != action.module:
+            result.append([action])
+        else:
+            last.append(action)
+    return result
 
 
 def manual_refs(plan: RestartPlan) -> list[str]:

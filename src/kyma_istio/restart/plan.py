@@ -10,6 +10,10 @@ with those facts. The decision for a group of pods is taken in this order:
 3. already restarted for the current target -> ``ALREADY_RESTARTED`` (pending, not patched again);
 4. otherwise an owner action, unless the per-reconcile ``limit`` cuts it -> ``DEFERRED``.
 
+Owner actions are ordered Kyma modules' owners first (a pod in ``kyma-system`` or labelled
+``kyma-project.io/module``), then customers' owners, each by namespace, kind and name: the modules'
+workloads are restarted in the earliest waves, and the per-pass limit defers customers before them.
+
 Step 3 is what makes a restart loop impossible: a rolled-out owner's template carries the target hash,
 so a still-progressing rollout is not re-triggered, and an evicted pod's replacement carries it too,
 so a replacement that comes back outdated (say, the injector still serves the old image) is reported,
@@ -119,12 +123,17 @@ class _Facts:
 class _Draft:
     """An owner action being assembled from several buckets (say, a Deployment's ReplicaSets)."""
 
-    __slots__ = ("action", "resolution", "rules")
+    __slots__ = ("action", "module", "resolution", "rules")
 
     def __init__(self, resolution: Resolution, action: ActionKind) -> None:
         self.resolution = resolution
         self.action = action
+        self.module = False
         self.rules: dict[OutdatedReason, Tally] = {}
+
+    def order(self) -> tuple[bool, tuple[str, str, str]]:
+        """Modules' owners first, then by namespace, kind and name."""
+        return (not self.module, self.resolution.workload.sort_key())
 
     def absorb(self, resolution: Resolution, rule: OutdatedReason, tally: Tally, cap: int) -> None:
         # Keep the smallest identity, so a recreated object's stale uid cannot make the plan
@@ -141,6 +150,8 @@ class PlanBuilder:
         self._selection = selection
         self._cap = example_cap
         self._groups: dict[_GroupKey, Tally] = {}
+        self._modules: set[_Bucket] = set()
+        """Buckets with a Kyma module's pod: their owner is restarted before customers' owners."""
         self._current = 0
         self._not_considered = 0
 
@@ -176,6 +187,8 @@ class PlanBuilder:
             state = _PodState.ACTIVE
         bucket = (pod.namespace, pod.owner, "" if pod.owner else pod.name)
         self._groups.setdefault((bucket, rule, state), Tally(self._cap)).add(pod.name)
+        if pod.module:
+            self._modules.add(bucket)
 
     def add_all(self, pods: Iterable[PodView]) -> None:
         """Fold in a page (or any iterable) of pods."""
@@ -221,7 +234,7 @@ class PlanBuilder:
             opted_out_namespaces=opted_out_namespaces,
         )
         settled, drafts = self._sort_groups(facts)
-        ordered = sorted(drafts.values(), key=lambda draft: draft.resolution.workload.sort_key())
+        ordered = sorted(drafts.values(), key=_Draft.order)
         kept = ordered if limit is None else ordered[:limit]
         for draft in ordered[len(kept) :]:
             for rule, tally in draft.rules.items():
@@ -252,6 +265,7 @@ class PlanBuilder:
             if isinstance(decided, ActionKind):
                 draft = drafts.setdefault(resolution.workload, _Draft(resolution, decided))
                 draft.absorb(resolution, rule, tally, self._cap)
+                draft.module = draft.module or bucket in self._modules
             else:
                 outcome, why = decided
                 _merge(settled, (outcome, resolution.workload, rule, why), tally, self._cap)
@@ -302,6 +316,7 @@ def _action(draft: _Draft, cap: int) -> OwnerAction:
         pods=examples.count,
         rules=tuple(sorted(draft.rules)),
         examples=tuple(examples.examples),
+        module=draft.module,
     )
 
 

@@ -19,6 +19,11 @@ PROXY_CPU_LIMIT_ANNOTATION: Final = "sidecar.istio.io/proxyCPULimit"
 PROXY_MEMORY_ANNOTATION: Final = "sidecar.istio.io/proxyMemory"
 PROXY_MEMORY_LIMIT_ANNOTATION: Final = "sidecar.istio.io/proxyMemoryLimit"
 RESTART_OPT_OUT_VALUE: Final = "disabled"
+PROMETHEUS_PATH_ANNOTATION: Final = "prometheus.io/path"
+PROMETHEUS_PORT_ANNOTATION: Final = "prometheus.io/port"
+PROMETHEUS_SCRAPE_ANNOTATION: Final = "prometheus.io/scrape"
+MERGE_METRICS_ANNOTATION: Final = "prometheus.istio.io/merge-metrics"
+"""Istio's per-pod switch for Prometheus merge; it wins over the mesh-wide ``enablePrometheusMerge``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,17 @@ class ProxyOverrides:
 
 
 @dataclass(frozen=True, slots=True)
+class ScrapeAnnotations:
+    """The pod's ``prometheus.io/*`` annotations and its ``prometheus.istio.io/merge-metrics`` switch, as
+    written on the pod (the injector rewrites the first three when it merges metrics)."""
+
+    path: str | None = None
+    port: str | None = None
+    scrape: str | None = None
+    merge_metrics: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PodView:
     """The minimum of a Pod for deciding whether and how to restart its sidecar."""
 
@@ -81,6 +97,11 @@ class PodView:
     """The pod itself carries ``istio-operator.kyma-project.io/restart: disabled``."""
     restart_target: str | None = None
     """The restart target this pod was created for (copied from its owner's template), if any."""
+    module: bool = False
+    """A Kyma module's pod: in ``kyma-system`` or labelled ``kyma-project.io/module`` (any non-empty
+    value). Their owners are restarted before customer workloads, and a failure among them is an error."""
+    scrape: ScrapeAnnotations = ScrapeAnnotations()
+    """What the Prometheus-merge rule compares with the mesh's setting."""
 
 
 def reduce_pod(pod: Mapping[str, Any]) -> PodView:
@@ -89,6 +110,8 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
     spec = _mapping(pod.get("spec"))
     status = _mapping(pod.get("status"))
     annotations = _mapping(metadata.get("annotations"))
+    labels = _mapping(metadata.get("labels"))
+    namespace = str(metadata.get("namespace", ""))
     containers = _items(spec.get("containers"))
     classic = tuple(_proxy(c, native=False) for c in containers if c.get("name") == names.PROXY_CONTAINER)
     native = tuple(
@@ -97,7 +120,7 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
         if c.get("name") == names.PROXY_CONTAINER and c.get("restartPolicy") == "Always"
     )
     return PodView(
-        namespace=str(metadata.get("namespace", "")),
+        namespace=namespace,
         name=str(metadata.get("name", "")),
         phase=str(status.get("phase", "")),
         terminating=metadata.get("deletionTimestamp") is not None,
@@ -116,6 +139,13 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
         ),
         opted_out=annotations.get(names.RESTART_OPT_OUT_ANNOTATION) == RESTART_OPT_OUT_VALUE,
         restart_target=_text(annotations.get(names.RESTART_TARGET_ANNOTATION)),
+        module=namespace == names.OPERATOR_NAMESPACE or bool(labels.get(names.MODULE_LABEL)),
+        scrape=ScrapeAnnotations(
+            path=_text(annotations.get(PROMETHEUS_PATH_ANNOTATION)),
+            port=_text(annotations.get(PROMETHEUS_PORT_ANNOTATION)),
+            scrape=_text(annotations.get(PROMETHEUS_SCRAPE_ANNOTATION)),
+            merge_metrics=_text(annotations.get(MERGE_METRICS_ANNOTATION)),
+        ),
     )
 
 

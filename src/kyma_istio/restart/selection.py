@@ -1,11 +1,13 @@
 """Which pods a plan is about, and the target state it moves them to.
 
 A restart plan and an uninstall plan differ only here: the rule that selects a pod and the target
-hash. The target hash names the desired sidecar state (image, resources, compatibility mode). The
-executor stamps it on every owner it restarts (``RESTART_TARGET_ANNOTATION``); new pods inherit it
-from the template. An owner or pod already stamped with the current target is never restarted again
-for it, which makes a restart loop impossible by construction (this replaces the reference's
-quirk 5 mitigation, which only looked at non-ready ReplicaSets).
+hash. The target hash names the desired sidecar state (image, resources, and the settings the injector
+writes into a pod: compatibility mode, DNS proxying, proxy stats matcher, Prometheus merge and the
+status port it points at). The executor stamps it on every owner it restarts
+(``RESTART_TARGET_ANNOTATION``); new pods inherit it from the template. An owner or pod already stamped
+with the current target is never restarted again for it, which makes a restart loop impossible by
+construction (this replaces the reference's quirk 5 mitigation, which only looked at non-ready
+ReplicaSets).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Final
 from kyma_istio.restart._quantity import canonical_quantity
 from kyma_istio.restart.podview import PodView
 from kyma_istio.restart.predicates import (
+    DEFAULT_STATUS_PORT,
     Expectation,
     OutdatedReason,
     is_candidate,
@@ -35,13 +38,18 @@ def _digest(state: object) -> str:
 
 
 def target_hash(expectation: Expectation) -> str:
-    """A short, stable digest of the expected image, proxy resources and compatibility mode.
+    """A short, stable digest of the expected image, proxy resources and injected settings.
 
     Quantities are canonicalised first, so writing ``1000m`` instead of ``1`` in the CR is not a new
-    target (and does not restart anything).
+    target (and does not restart anything); the stats regexps are sorted, so reordering them is not
+    one either. The settings added later (DNS proxying, stats matcher, Prometheus merge, status port)
+    enter only with a value other than their default, so a target stamped before they existed is still
+    the same target and an operator upgrade alone does not take stamped owners for unrestarted. Whether
+    a setting *just changed* is not part of the target, only its value: the passes that continue a
+    restart find the same target and skip every owner already stamped.
     """
     resources = expectation.resources
-    state = {
+    state: dict[str, object] = {
         "image": expectation.image,
         "resources": [
             canonical_quantity(value)
@@ -54,6 +62,14 @@ def target_hash(expectation: Expectation) -> str:
         ],
         "compatibilityMode": expectation.compatibility_mode,
     }
+    if expectation.dns_proxying is not None:
+        state["dnsProxying"] = expectation.dns_proxying
+    if expectation.stats_inclusion_regexps:
+        state["statsInclusionRegexps"] = sorted(expectation.stats_inclusion_regexps)
+    if expectation.prometheus_merge:
+        state["prometheusMerge"] = True
+    if expectation.status_port != DEFAULT_STATUS_PORT:
+        state["statusPort"] = expectation.status_port
     return _digest(state)
 
 

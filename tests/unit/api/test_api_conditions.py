@@ -14,8 +14,10 @@ T0 = datetime(2024, 10, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)
 
 READY, SIDECARS = ConditionType.READY, ConditionType.PROXY_SIDECAR_RESTART_SUCCEEDED
+TARGETING = ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND
 
-# The spec's table (section 3.3), written out again so a drift in either place shows.
+# The spec's table (section 3.3) and the reasons Kyma added up to 1.30 (api/v1alpha2/conditions.go),
+# written out again so a drift in either place shows.
 SPEC_TABLE = {
     "ReconcileSucceeded": (READY, "True"),
     "ReconcileUnknown": (READY, "Unknown"),
@@ -38,6 +40,12 @@ SPEC_TABLE = {
     "ProxySidecarManualRestartRequired": (SIDECARS, "False"),
     "IngressGatewayRestartSucceeded": (READY, "False"),
     "IngressGatewayRestartFailed": (READY, "False"),
+    "OldestCRNotFound": (READY, "False"),
+    "EgressGatewayRestartSucceeded": (READY, "False"),
+    "EgressGatewayRestartFailed": (READY, "False"),
+    "IngressTargetingUserResourceFound": (TARGETING, "True"),
+    "IngressTargetingUserResourceNotFound": (TARGETING, "False"),
+    "IngressTargetingUserResourceDetectionFailed": (TARGETING, "Unknown"),
 }
 
 
@@ -75,6 +83,27 @@ def test_the_unknown_message_is_spelled_as_in_the_reference() -> None:
         "Module readiness is unknown. Either a reconciliation is progressing, or failed previously. "
         "Check status of other conditions"
     )
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        (Reason.OLDEST_CR_NOT_FOUND, "Oldest Istio custom resource could not be found"),
+        (Reason.EGRESS_GATEWAY_RESTART_SUCCEEDED, "Istio Egress Gateway restart succeeded"),
+        (Reason.EGRESS_GATEWAY_RESTART_FAILED, "Istio Egress Gateway restart failed"),
+        (Reason.INGRESS_TARGETING_USER_RESOURCE_FOUND, "Resource targeting Istio Ingress Gateway found"),
+        (
+            Reason.INGRESS_TARGETING_USER_RESOURCE_NOT_FOUND,
+            "Resources targeting Istio Ingress Gateway not found",
+        ),
+        (
+            Reason.INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED,
+            "Resource targeting Istio Ingress Gateway detection failed",
+        ),
+    ],
+)
+def test_the_newer_reasons_carry_the_messages_of_kyma_1_30(reason: Reason, message: str) -> None:
+    assert c.REASONS[reason].message == message
 
 
 def test_the_table_cannot_be_changed_at_run_time() -> None:
@@ -308,6 +337,25 @@ def test_progress_descriptions_are_spelled_as_in_the_reference() -> None:
             Reason.CUSTOM_RESOURCES_RECONCILE_FAILED,
         ),
         (
+            c.OLDEST_NOT_FOUND.problem(),
+            "Stopped Istio CR reconciliation: no oldest Istio CR found",
+            Level.WARNING,
+            Reason.OLDEST_CR_NOT_FOUND,
+        ),
+        (
+            c.EGRESS_GATEWAY_RESTART_FAILED.problem("denied"),
+            "Failed to restart Egress Gateway: denied",
+            Level.ERROR,
+            Reason.EGRESS_GATEWAY_RESTART_FAILED,
+        ),
+        (
+            c.ingress_targeting_user_resources(["istio-system/lua"]),
+            "misconfigured EnvoyFilter can potentially break Istio Ingress Gateway: "
+            "user-created EnvoyFilter istio-system/lua targeting Ingress Gateway found",
+            Level.WARNING,
+            Reason.INGRESS_TARGETING_USER_RESOURCE_FOUND,
+        ),
+        (
             c.POD_VERSIONS_FAILED_IN_RESTART.problem("boom"),
             "Verifying Pod versions in istio-system namespace failed: boom",
             Level.ERROR,
@@ -329,6 +377,9 @@ def test_only_the_spec_warnings_are_warnings() -> None:
         Reason.ISTIO_VERSION_UPDATE_NOT_ALLOWED,
         Reason.ISTIO_CUSTOM_RESOURCES_DANGLING,
         Reason.PROXY_SIDECAR_MANUAL_RESTART_REQUIRED,
+        Reason.OLDEST_CR_NOT_FOUND,
+        Reason.INGRESS_TARGETING_USER_RESOURCE_FOUND,
+        Reason.PROXY_SIDECAR_RESTART_FAILED,  # only customer workloads failed: CUSTOMER_SIDECARS_FAILED
         None,
     }
 
@@ -368,11 +419,46 @@ def test_the_catalogue_holds_every_fixed_description_of_the_spec() -> None:
         "Istio controller failed to initialise Istio resources",
         "Could not create Ingress Gateway restart evaluator",
         "Failed to restart Ingress Gateway",
+        "Failed to restart Egress Gateway",
         "Error occurred during reconciliation of Istio Sidecars",
+        "The sidecars of some customer workloads could not be restarted",
         f"Not all pods with Istio injection could be restarted. {SEE_LOGS}",
         "Error updating LastAppliedConfiguration",
         "Experimental features are not supported in this image flavour",
+        "misconfigured EnvoyFilter can potentially break Istio Ingress Gateway",
     }
+
+
+TARGETING_PREFIX = "misconfigured EnvoyFilter can potentially break Istio Ingress Gateway: "
+
+
+@pytest.mark.parametrize(
+    ("found", "detail"),
+    [
+        (["istio-system/a", "istio-system/b"], "user-created EnvoyFilters istio-system/a, istio-system/b"),
+        (
+            ["istio-system/a", "istio-system/b", "istio-system/c"],
+            "user-created EnvoyFilters istio-system/a, istio-system/b, istio-system/c",
+        ),
+        (
+            [f"istio-system/f{i}" for i in range(1, 6)],
+            "user-created EnvoyFilters istio-system/f1, istio-system/f2, istio-system/f3 and 2 more",
+        ),
+    ],
+)
+def test_the_targeting_warning_names_the_first_three_filters_and_counts_the_rest(
+    found: list[str], detail: str
+) -> None:
+    problem = c.ingress_targeting_user_resources(found)
+    assert problem.description == f"{TARGETING_PREFIX}{detail} targeting Ingress Gateway found"
+    assert problem.message is None
+    assert problem.requeue is Requeue.BACKOFF
+
+
+def test_a_failed_detection_keeps_the_default_message_and_adds_the_cause() -> None:
+    assert c.targeting_detection_failed_message("boom") == (
+        "Resource targeting Istio Ingress Gateway detection failed: boom"
+    )
 
 
 def test_shared_texts_carry_the_reason_of_the_step_that_writes_them() -> None:

@@ -36,6 +36,7 @@ ALLOWED_KEYS = frozenset(
         "maximum",
         "minLength",
         "maxLength",
+        "maxItems",
         "anyOf",
         "x-kubernetes-int-or-string",
         "x-kubernetes-validations",
@@ -199,7 +200,46 @@ CEL = {"rule": v1alpha2.INT_OR_STRING_RULE, "message": v1alpha2.INT_OR_STRING_ME
         ("spec.compatibilityMode", {"type": "boolean"}),
         ("spec.config.numTrustedProxies", {"type": "integer", "minimum": 0, "maximum": 4294967295}),
         ("spec.config.authorizers", {"type": "array"}),
-        ("spec.config.authorizers.[]", {"type": "object", "required": ["name", "service", "port"]}),
+        # ``service`` is optional since Kyma 1.24.
+        ("spec.config.authorizers.[]", {"type": "object", "required": ["name", "port"]}),
+        ("spec.config.authorizers.[].pathPrefix", {"type": "string"}),
+        ("spec.config.authorizers.[].timeout", {"type": "string"}),
+        (
+            "spec.config.forwardClientCertDetails",
+            {
+                "type": "string",
+                "enum": ["APPEND_FORWARD", "SANITIZE_SET", "SANITIZE", "ALWAYS_FORWARD_ONLY", "FORWARD_ONLY"],
+            },
+        ),
+        ("spec.config.telemetry.metrics.prometheusMerge", {"type": "boolean"}),
+        (
+            "spec.config.trustDomain",
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "pattern": r"^[a-z0-9]*([a-z0-9-_]*)?(\.[a-z0-9]*([a-z0-9-_]*[a-z0-9]*)?)*$",
+            },
+        ),
+        ("spec.config.enableDNSProxying", {"type": "boolean"}),
+        (
+            "spec.config.proxyStatsMatcher.inclusionRegexps",
+            {
+                "type": "array",
+                "maxItems": 64,
+                "items": {"type": "string", "maxLength": 1024},
+                "x-kubernetes-validations": [
+                    {
+                        "rule": "self.all(x, type(''.matches(x)) == bool)",
+                        "message": "each entry must be a valid RE2 regular expression",
+                    }
+                ],
+            },
+        ),
+        ("spec.components.egressGateway.enabled", {"type": "boolean"}),
+        ("spec.components.egressGateway.k8s.strategy", {"required": ["rollingUpdate"]}),
+        ("spec.experimental.enableAmbient", {"type": "boolean"}),
+        ("spec.networkPoliciesEnabled", {"type": "boolean"}),
         ("spec.config.authorizers.[].port", {"type": "integer", "format": "int32"}),
         (
             "spec.config.authorizers.[].headers.inCheck.include",
@@ -277,6 +317,7 @@ def test_component_k8s_objects_hold_only_their_documented_settings() -> None:
     deployment_settings = {"hpaSpec", "strategy", "resources"}
     assert set(_at(PILOT)["properties"]) == deployment_settings
     assert set(_at("spec.components.ingressGateway.k8s")["properties"]) == deployment_settings
+    assert set(_at("spec.components.egressGateway.k8s")["properties"]) == deployment_settings
     assert set(_at("spec.components.cni.k8s")["properties"]) == {"affinity", "resources"}
     assert set(_at("spec.components.proxy.k8s")["properties"]) == {"resources"}
 

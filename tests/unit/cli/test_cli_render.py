@@ -110,28 +110,54 @@ def configured() -> dict[str, Any]:
 def test_the_configured_sample_sets_every_field_of_the_cr() -> None:
     spec = yaml.safe_load((SAMPLES / "istio-configured.yaml").read_text(encoding="utf-8"))["spec"]
 
-    assert set(spec) == {"compatibilityMode", "config", "components", "experimental"}
-    assert set(spec["config"]) == {"numTrustedProxies", "authorizers", "gatewayExternalTrafficPolicy"}
+    assert set(spec) == {
+        "compatibilityMode",
+        "config",
+        "components",
+        "experimental",
+        "networkPoliciesEnabled",
+    }
+    assert set(spec["config"]) == {
+        "numTrustedProxies",
+        "authorizers",
+        "gatewayExternalTrafficPolicy",
+        "forwardClientCertDetails",
+        "telemetry",
+        "trustDomain",
+        "enableDNSProxying",
+        "proxyStatsMatcher",
+    }
     assert len(spec["config"]["authorizers"]) == 2
+    assert {"pathPrefix", "timeout"} <= set(spec["config"]["authorizers"][1])
     for authorizer in spec["config"]["authorizers"]:
         headers = authorizer["headers"]
         assert set(headers["inCheck"]) == {"include", "add"}
         assert set(headers["toUpstream"]) == {"onAllow"}
         assert set(headers["toDownstream"]) == {"onAllow", "onDeny"}
-    assert set(spec["components"]) == {"pilot", "ingressGateway", "cni", "proxy"}
-    for deployment in ("pilot", "ingressGateway"):
+    assert set(spec["components"]) == {"pilot", "ingressGateway", "cni", "proxy", "egressGateway"}
+    for deployment in ("pilot", "ingressGateway", "egressGateway"):
         assert set(spec["components"][deployment]["k8s"]) == {"hpaSpec", "strategy", "resources"}
     assert set(spec["components"]["cni"]["k8s"]) == {"affinity", "resources"}
     assert set(spec["experimental"]["pilot"]) == {
         "enableAlphaGatewayAPI",
         "enableMultiNetworkDiscoverGatewayAPI",
     }
+    assert spec["experimental"]["enableAmbient"] is True
 
 
 def test_the_configured_sample_shows_its_mesh_settings(configured: dict[str, Any]) -> None:
     mesh = configured["meshConfig"]
-    assert mesh["defaultConfig"]["gatewayTopology"] == {"numTrustedProxies": 1}
+    assert mesh["defaultConfig"]["gatewayTopology"] == {
+        "numTrustedProxies": 1,
+        "forwardClientCertDetails": "SANITIZE",
+    }
     assert mesh["defaultConfig"]["proxyMetadata"]["ENABLE_DEFERRED_CLUSTER_CREATION"] == "false"
+    assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_DNS_CAPTURE"] == "true"
+    assert mesh["defaultConfig"]["proxyMetadata"]["ISTIO_META_ENABLE_HBONE"] == "true"
+    assert mesh["defaultConfig"]["proxyStatsMatcher"] == {
+        "inclusionRegexps": [".*outlier_detection.*", ".*circuit_breakers.*"]
+    }
+    assert (mesh["trustDomain"], mesh["enablePrometheusMerge"]) == ("example.org", True)
     providers = {provider["name"]: provider for provider in mesh["extensionProviders"]}
     assert providers["oauth2-proxy"]["envoyExtAuthzHttp"] == {
         "service": "oauth2-proxy.auth.svc.cluster.local",
@@ -143,6 +169,9 @@ def test_the_configured_sample_shows_its_mesh_settings(configured: dict[str, Any
         "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
     }
     assert providers["opa"]["envoyExtAuthzHttp"]["port"] == 9191
+    # Protobuf's duration form, to the millisecond (Kyma would keep whole seconds: 1s).
+    assert providers["opa"]["envoyExtAuthzHttp"]["timeout"] == "1.5s"
+    assert providers["opa"]["envoyExtAuthzHttp"]["pathPrefix"] == "/envoy/authz"
 
 
 def test_the_configured_sample_shows_its_component_settings(configured: dict[str, Any]) -> None:
@@ -163,6 +192,13 @@ def test_the_configured_sample_shows_its_component_settings(configured: dict[str
     assert gateway["resources"]["requests"] == {"cpu": "200m", "memory": "256Mi"}
     assert gateway["overlays"][0]["patches"] == [{"path": "spec.externalTrafficPolicy", "value": "Local"}]
     assert cni["resources"]["limits"] == {"cpu": "750m", "memory": "1280Mi"}
+    egress = configured["components"]["egressGateways"][0]
+    assert egress["enabled"] is True
+    assert egress["k8s"]["hpaSpec"] == {"minReplicas": 2, "maxReplicas": 4}
+    assert egress["k8s"]["resources"]["limits"] == {"cpu": "1000m", "memory": "512Mi"}
+    assert configured["components"]["ztunnel"] == {"enabled": True}
+    assert configured["values"]["pilot"]["env"]["PILOT_ENABLE_AMBIENT"] == "true"
+    assert configured["values"]["cni"]["ambient"] == {"enabled": True}
     assert cni["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"
     ]

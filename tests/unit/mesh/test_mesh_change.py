@@ -7,8 +7,8 @@ import pytest
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.mesh.change import what_changed
-from kyma_istio.mesh.lastapplied import render_last_applied
+from kyma_istio.mesh.change import GatewaySettings, gateway_restart_needed, what_changed
+from kyma_istio.mesh.lastapplied import LastApplied, render_last_applied
 
 
 def cr_with(
@@ -94,3 +94,84 @@ def test_the_gateway_record_names_an_unset_value() -> None:
     cr["metadata"]["annotations"][names.GATEWAY_RESTARTED_FOR_ANNOTATION] = "unset"
 
     assert not what_changed(cr, spec({})).restart_gateway
+
+
+# --- gateway settings (Kyma 1.30's ingress gateway rules) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "token"),
+    [
+        ({}, "unset"),
+        ({"config": {"numTrustedProxies": 2}}, "2"),
+        ({"config": {"numTrustedProxies": 0, "trustDomain": "example.org"}}, "0;trustDomain=example.org"),
+        ({"config": {"forwardClientCertDetails": "SANITIZE"}}, "unset;xfcc=SANITIZE"),
+    ],
+)
+def test_the_token_of_trusted_proxies_alone_is_the_one_earlier_releases_recorded(
+    raw: dict[str, Any], token: str
+) -> None:
+    assert GatewaySettings.of(spec(raw)).token() == token
+
+
+def test_regexps_are_recorded_by_a_hash_independent_of_their_order() -> None:
+    one = GatewaySettings.of(spec({"config": {"proxyStatsMatcher": {"inclusionRegexps": ["a", "b"]}}}))
+    other = GatewaySettings.of(spec({"config": {"proxyStatsMatcher": {"inclusionRegexps": ["b", "a"]}}}))
+    third = GatewaySettings.of(spec({"config": {"proxyStatsMatcher": {"inclusionRegexps": ["a"]}}}))
+
+    assert one.token() == other.token() != third.token()
+    assert one.token().startswith("unset;stats=")
+
+
+def test_an_empty_regexp_list_is_no_regexps() -> None:
+    empty = spec({"config": {"proxyStatsMatcher": {"inclusionRegexps": []}}})
+    assert GatewaySettings.of(empty) == GatewaySettings.of(spec({}))
+
+
+def test_changed_settings_are_named_in_a_fixed_order() -> None:
+    before = GatewaySettings.of(spec({"config": {"numTrustedProxies": 1}}))
+    after = GatewaySettings.of(
+        spec({"config": {"trustDomain": "x.org", "forwardClientCertDetails": "SANITIZE"}})
+    )
+
+    assert after.changed_from(before) == ("numTrustedProxies", "forwardClientCertDetails", "trustDomain")
+    assert after.changed_from(after) == ()
+
+
+@pytest.mark.parametrize(
+    ("now", "before"),
+    [
+        ({"trustDomain": "a.org"}, {}),
+        ({}, {"trustDomain": "a.org"}),
+        ({"trustDomain": "a.org"}, {"trustDomain": "b.org"}),
+        ({"forwardClientCertDetails": "SANITIZE"}, {"forwardClientCertDetails": "SANITIZE_SET"}),
+        ({"proxyStatsMatcher": {"inclusionRegexps": ["a"]}}, {}),
+    ],
+)
+def test_a_changed_gateway_setting_needs_a_restart_without_a_record(
+    now: dict[str, Any], before: dict[str, Any]
+) -> None:
+    last = LastApplied(spec({"config": before}), pins.ISTIO_TAG)
+    assert gateway_restart_needed(spec({"config": now}), last, None)
+    assert not gateway_restart_needed(
+        spec({"config": now}), LastApplied(spec({"config": now}), pins.ISTIO_TAG), None
+    )
+
+
+def test_a_record_decides_over_the_last_applied_spec() -> None:
+    now = spec({"config": {"trustDomain": "a.org"}})
+    last = LastApplied(spec({}), pins.ISTIO_TAG)
+
+    assert not gateway_restart_needed(now, last, "unset;trustDomain=a.org")
+    assert gateway_restart_needed(now, last, "unset")
+
+
+def test_what_changed_reads_the_egress_record_apart_from_the_ingress_one() -> None:
+    applied = spec({})
+    cr = cr_with(applied)
+    cr["metadata"]["annotations"][names.GATEWAY_RESTARTED_FOR_ANNOTATION] = "unset;trustDomain=a.org"
+    change = what_changed(cr, spec({"config": {"trustDomain": "a.org"}}))
+
+    assert not change.restart_gateway
+    assert change.restart_egress_gateway
+    assert change.gateway_changes == ("trustDomain",)

@@ -94,11 +94,10 @@ def test_unknown_keys_at_any_depth_are_ignored() -> None:
             "config": {
                 "numTrustedProxies": 2,
                 "forwardClientCertDetails": "SANITIZE",
-                "authorizers": [
-                    {"name": "a", "service": "s", "port": 1, "timeout": "5s", "pathPrefix": "/x"}
-                ],
+                "authorizers": [{"name": "a", "service": "s", "port": 1, "retries": 3}],
+                "futureSetting": {"deep": True},
             },
-            "components": {"egressGateway": {"enabled": True}, "pilot": {"k8s": {"vpa": True}}},
+            "components": {"futureGateway": {"enabled": True}, "pilot": {"k8s": {"vpa": True}}},
             "IstioVersion": "1.24.0",
             "IstioTag": "1.24.0-distroless",
         }
@@ -109,7 +108,11 @@ def test_unknown_keys_at_any_depth_are_ignored() -> None:
     assert parsed.istio_tag == "1.24.0-distroless"
     assert parsed.spec == spec(
         {
-            "config": {"numTrustedProxies": 2, "authorizers": [{"name": "a", "service": "s", "port": 1}]},
+            "config": {
+                "numTrustedProxies": 2,
+                "forwardClientCertDetails": "SANITIZE",
+                "authorizers": [{"name": "a", "service": "s", "port": 1}],
+            },
             "components": {"pilot": {"k8s": {}}},
         }
     )
@@ -124,7 +127,7 @@ def test_unknown_keys_at_any_depth_are_ignored() -> None:
         ('"x"', "not a JSON object"),
         ('{"IstioTag":1}', "non-string IstioTag"),
         ('{"config":{"numTrustedProxies":-1}}', r"invalid spec: config\.numTrustedProxies"),
-        ('{"config":{"authorizers":[{"name":"a"}]}}', "invalid spec: config.authorizers.0.service"),
+        ('{"config":{"authorizers":[{"name":"a"}]}}', "invalid spec: config.authorizers.0.port"),
     ],
 )
 def test_a_bad_annotation_is_a_value_error_saying_what_is_wrong(text: str, message: str) -> None:

@@ -1,4 +1,5 @@
-"""Properties of restart plans over generated clusters: exact accounting, no duplicates, determinism."""
+"""Properties of restart plans over generated clusters: exact accounting, no duplicates, determinism,
+Kyma modules' owners first, for expectations with and without mesh-wide changes and Prometheus merge."""
 
 from __future__ import annotations
 
@@ -7,12 +8,27 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from restart_builders import EXPECTATION, OLD_IMAGE, TARGET, current_pod, owner, proxy
+from restart_builders import EXPECTATION, OLD_IMAGE, current_pod, owner, proxy
 
-from kyma_istio.restart.outcomes import Outcome
-from kyma_istio.restart.plan import PlanBuilder, RestartPlan
-from kyma_istio.restart.podview import OwnerRef, PodView
-from kyma_istio.restart.predicates import outdated_reason
+from kyma_istio.restart.outcomes import Outcome, waves
+from kyma_istio.restart.plan import PlanBuilder, RestartPlan, target_hash
+from kyma_istio.restart.podview import OwnerRef, PodView, ScrapeAnnotations
+from kyma_istio.restart.predicates import STATS_PATH, Expectation, outdated_reason
+
+EXPECTATIONS = (
+    EXPECTATION,
+    replace(EXPECTATION, dns_proxying_changed=True, dns_proxying=False),
+    replace(EXPECTATION, stats_matcher_changed=True, stats_inclusion_regexps=(".*outlier.*",)),
+    replace(EXPECTATION, prometheus_merge=True),
+    replace(EXPECTATION, prometheus_merge=True, status_port=15090),
+)
+SCRAPES = (
+    ScrapeAnnotations(),
+    ScrapeAnnotations(path=STATS_PATH, port="15020", scrape="true"),
+    ScrapeAnnotations(path="/metrics", port="8080"),
+)
+TARGET_MARK = "<target>"
+"""Stands for the drawn expectation's target in a generated pod's restart stamp."""
 
 NAMESPACES = ("a", "b", "c")
 OWNERS: tuple[OwnerRef | None, ...] = (
@@ -34,6 +50,7 @@ OWNERS: tuple[OwnerRef | None, ...] = (
 class Cluster:
     pods: list[PodView]
     facts: dict[str, Any]
+    expectation: Expectation
 
 
 @st.composite
@@ -51,15 +68,27 @@ def pods(draw: st.DrawFn) -> PodView:
         phase=draw(st.sampled_from(["Running", "Running", "Running", "Pending"])),
         all_conditions_true=draw(st.sampled_from([True, True, True, False])),
         opted_out=draw(st.sampled_from([False, False, False, True])),
-        restart_target=draw(st.sampled_from([None, None, None, TARGET, "older"])),
+        restart_target=draw(st.sampled_from([None, None, None, TARGET_MARK, "older"])),
+        module=draw(st.sampled_from([False, False, True])),
+        scrape=draw(st.sampled_from(SCRAPES)),
+        has_custom_proxy_image=draw(st.sampled_from([False, False, False, True])),
     )
 
 
 @st.composite
 def clusters(draw: st.DrawFn) -> Cluster:
+    expectation = draw(st.sampled_from(EXPECTATIONS))
+    target = target_hash(expectation)
     generated = draw(st.lists(pods(), min_size=3, max_size=60))
     # Pod names are unique per namespace in a real cluster.
-    unique = [replace(pod, name=f"pod-{index:02}") for index, pod in enumerate(generated)]
+    unique = [
+        replace(
+            pod,
+            name=f"pod-{index:02}",
+            restart_target=target if pod.restart_target == TARGET_MARK else pod.restart_target,
+        )
+        for index, pod in enumerate(generated)
+    ]
     replicaset_owners: dict[tuple[str, str], OwnerRef | None] = {}
     for namespace in NAMESPACES:
         replicaset_owners[(namespace, "web-rs1")] = owner("Deployment", "web")
@@ -78,7 +107,7 @@ def clusters(draw: st.DrawFn) -> Cluster:
             "replicaset_owners": replicaset_owners,
             "workload_strategies": strategies,
             "owner_template_targets": {
-                key: draw(st.sampled_from([None, None, TARGET])) for key in deployments
+                key: draw(st.sampled_from([None, None, target])) for key in deployments
             },
             "owner_annotations": {
                 key: {"istio-operator.kyma-project.io/restart": "disabled"}
@@ -88,21 +117,23 @@ def clusters(draw: st.DrawFn) -> Cluster:
             "opted_out_namespaces": set(draw(st.lists(st.sampled_from(NAMESPACES), max_size=1))),
             "limit": draw(st.none() | st.integers(0, 4)),
         },
+        expectation=expectation,
     )
 
 
-def build(pods: list[PodView], facts: dict[str, Any]) -> RestartPlan:
-    builder = PlanBuilder.for_restart(EXPECTATION, example_cap=1000)
-    builder.add_all(pods)
-    return builder.build(**facts)
+def build(cluster: Cluster, pods: list[PodView] | None = None) -> RestartPlan:
+    builder = PlanBuilder.for_restart(cluster.expectation, example_cap=1000)
+    builder.add_all(cluster.pods if pods is None else pods)
+    return builder.build(**cluster.facts)
 
 
 @settings(max_examples=300, deadline=None)
 @given(clusters())
 def test_every_outdated_pod_gets_exactly_one_outcome(cluster: Cluster) -> None:
-    result = build(cluster.pods, cluster.facts)
+    result = build(cluster)
 
-    selected = sorted(f"{p.namespace}/{p.name}" for p in cluster.pods if outdated_reason(p, EXPECTATION))
+    expectation = cluster.expectation
+    selected = sorted(f"{p.namespace}/{p.name}" for p in cluster.pods if outdated_reason(p, expectation))
     assert sorted(ref for outcome in result.outcomes for ref in outcome.example_refs()) == selected
     assert sum(outcome.pods for outcome in result.outcomes) == len(selected)
     assert result.current + result.not_considered + len(selected) == len(cluster.pods)
@@ -111,7 +142,7 @@ def test_every_outdated_pod_gets_exactly_one_outcome(cluster: Cluster) -> None:
 @settings(max_examples=300, deadline=None)
 @given(clusters())
 def test_no_owner_appears_in_two_actions_and_the_cut_is_exact(cluster: Cluster) -> None:
-    result = build(cluster.pods, cluster.facts)
+    result = build(cluster)
 
     owners = [action.workload for action in result.actions]
     assert len(owners) == len(set(owners))
@@ -130,18 +161,46 @@ def test_the_plan_does_not_depend_on_the_order_of_pods(cluster: Cluster, random:
     shuffled = list(cluster.pods)
     random.shuffle(shuffled)
 
-    assert build(shuffled, cluster.facts) == build(cluster.pods, cluster.facts)
-    small = PlanBuilder.for_restart(EXPECTATION)
+    assert build(cluster, shuffled) == build(cluster)
+    small = PlanBuilder.for_restart(cluster.expectation)
     small.add_all(shuffled)
-    again = PlanBuilder.for_restart(EXPECTATION)
+    again = PlanBuilder.for_restart(cluster.expectation)
     again.add_all(cluster.pods)
     assert small.build(**cluster.facts) == again.build(**cluster.facts)
 
 
 @settings(max_examples=200, deadline=None)
 @given(clusters())
-def test_actions_are_sorted_by_namespace_kind_and_name(cluster: Cluster) -> None:
-    result = build(cluster.pods, cluster.facts)
+def test_actions_are_sorted_modules_first_then_by_namespace_kind_and_name(cluster: Cluster) -> None:
+    result = build(cluster)
 
-    keys = [(a.workload.namespace, a.workload.kind, a.workload.name) for a in result.actions]
+    keys = [(not a.module, a.workload.namespace, a.workload.kind, a.workload.name) for a in result.actions]
     assert keys == sorted(keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(clusters())
+def test_module_owners_are_restarted_first_and_deferred_last(cluster: Cluster) -> None:
+    result = build(cluster)
+
+    deferred = {o.workload for o in result.outcomes if o.outcome is Outcome.DEFERRED}
+    module_owners = {
+        action.workload
+        for action in build(replace(cluster, facts={**cluster.facts, "limit": None})).actions
+        if action.module
+    }
+    if deferred & module_owners:
+        assert all(action.module for action in result.actions)
+    for wave in waves(result.actions, 2):
+        assert len({action.module for action in wave}) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(clusters())
+def test_an_owner_stamped_with_the_target_is_never_acted_on(cluster: Cluster) -> None:
+    result = build(cluster)
+
+    target = target_hash(cluster.expectation)
+    stamped = {key for key, value in cluster.facts["owner_template_targets"].items() if value == target}
+    assert result.target == target
+    assert not stamped & {tuple(a.workload) for a in result.actions}

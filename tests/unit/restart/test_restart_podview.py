@@ -7,7 +7,7 @@ from typing import Any
 
 from restart_builders import IMAGE, raw_pod
 
-from kyma_istio.restart.podview import OwnerRef, ProxyOverrides, ProxyView, reduce_pod
+from kyma_istio.restart.podview import OwnerRef, ProxyOverrides, ProxyView, ScrapeAnnotations, reduce_pod
 
 
 def test_a_typical_injected_pod_is_reduced_to_its_proxy_and_owner() -> None:
@@ -166,3 +166,37 @@ def test_reducing_does_not_change_the_raw_pod() -> None:
     reduce_pod(pod)
 
     assert pod == before
+
+
+def test_a_pod_in_kyma_system_belongs_to_a_module() -> None:
+    assert reduce_pod(raw_pod(namespace="kyma-system")).module
+    assert not reduce_pod(raw_pod(namespace="shop")).module
+
+
+def test_a_pod_labelled_with_any_module_belongs_to_a_module_an_empty_label_does_not() -> None:
+    labelled = raw_pod()
+    labelled["metadata"]["labels"]["kyma-project.io/module"] = "api-gateway"
+    empty = raw_pod()
+    empty["metadata"]["labels"]["kyma-project.io/module"] = ""
+    unlabelled = raw_pod()
+    del unlabelled["metadata"]["labels"]
+
+    assert reduce_pod(labelled).module
+    assert not reduce_pod(empty).module
+    assert not reduce_pod(unlabelled).module
+
+
+def test_the_scrape_annotations_and_the_merge_switch_are_read_as_written() -> None:
+    pod = raw_pod(
+        annotations={
+            "prometheus.io/path": "/stats/prometheus",
+            "prometheus.io/port": "15020",
+            "prometheus.io/scrape": "true",
+            "prometheus.istio.io/merge-metrics": "false",
+        }
+    )
+
+    assert reduce_pod(pod).scrape == ScrapeAnnotations(
+        path="/stats/prometheus", port="15020", scrape="true", merge_metrics="false"
+    )
+    assert reduce_pod(raw_pod()).scrape == ScrapeAnnotations()

@@ -12,7 +12,7 @@ import yaml
 from kyma_istio.api import names
 from kyma_istio.k8s import kinds
 from kyma_istio.operator import rbac
-from kyma_istio.resources import dangling, desired, inventory, labelling
+from kyma_istio.resources import dangling, desired, inventory, labelling, user_targeting
 from kyma_istio.restart import owners
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -35,6 +35,7 @@ KIND_REQUESTS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     ),
     "pods": (("get", CLUSTER, None), ("list", CLUSTER, None)),
     "events": (("create", OWN, None),),
+    "configmaps": (("get", ISTIO_SYSTEM, "istio"),),
     **dict.fromkeys(rbac.WORKLOADS, (("get", CLUSTER, None), ("patch", CLUSTER, None))),
     "customresourcedefinitions": tuple(("get", CLUSTER, crd) for crd in rbac.CHECKED_CRDS),
     "mutatingwebhookconfigurations": (
@@ -90,6 +91,14 @@ def _needs() -> list[Need]:
         ("Kube.patch(status=True)", names.GROUP, "istios/status", "patch", CLUSTER, None),
         ("Kube.evict", "", "pods/eviction", "create", CLUSTER, None),
         ("install: pod versions", "", "pods", "list", ISTIO_SYSTEM, None),
+        (
+            "reconcile.user_resources: user EnvoyFilters on the ingress gateway",
+            user_targeting.ENVOY_FILTER.group,
+            user_targeting.ENVOY_FILTER.plural,
+            "list",
+            ISTIO_SYSTEM,
+            None,
+        ),
     ]
     return needs
 

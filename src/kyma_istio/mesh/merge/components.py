@@ -1,4 +1,5 @@
-"""``spec.components.pilot`` / ``ingressGateway`` and the gateway's traffic policy (spec 5.4).
+"""``spec.components.pilot`` / ``ingressGateway`` / ``egressGateway`` and the ingress gateway's traffic
+policy (spec 5.4).
 
 Both Deployment-based components take the same per-key overrides: HPA bounds (the template's metrics
 stay), rolling-update parameters (an int or a percentage string, kept as given) and resources. The CR's
@@ -33,6 +34,25 @@ def apply_ingress_gateway(iop: Mapping[str, Any], components: Components | None)
     if gateway is None:
         return copy.deepcopy(dict(iop))
     return _with_first_gateway(iop, lambda k8s: deep_merge(k8s, _k8s_patch(gateway)))
+
+
+def apply_egress_gateway(iop: Mapping[str, Any], components: Components | None) -> dict[str, Any]:
+    """The first egress gateway: ``enabled`` when given, and its k8s settings merged as the ingress
+    gateway's are (HPA bounds, rolling update, resources, key by key)."""
+    egress = components.egress_gateway if components else None
+    if egress is None:
+        return copy.deepcopy(dict(iop))
+    result = copy.deepcopy(dict(iop))
+    spec_components = result.setdefault("spec", {}).setdefault("components", {})
+    gateways = spec_components.get("egressGateways")
+    if not isinstance(gateways, list) or not gateways:
+        gateways = spec_components["egressGateways"] = [{"name": names.EGRESS_GATEWAY}]
+    first = gateways[0]
+    if egress.enabled is not None:
+        first["enabled"] = egress.enabled
+    if egress.k8s is not None:
+        first["k8s"] = deep_merge(first.get("k8s") or {}, egress.k8s.to_wire())
+    return result
 
 
 def apply_external_traffic_policy(iop: Mapping[str, Any], config: Config | None) -> dict[str, Any]:

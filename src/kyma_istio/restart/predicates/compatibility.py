@@ -1,7 +1,8 @@
 """Rule 1 (spec 6.4): a compatibility-mode flip changes proxy behaviour for every injected pod.
 
 The flip changes proxy metadata that the injector writes into each pod, so even pods with a custom
-proxy image must be recreated; this rule therefore runs before the custom-image exemption.
+proxy image must be recreated; this rule therefore runs before the custom-image exemption, as do the
+other injection-time rules (DNS proxying, proxy stats matcher, Prometheus merge).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Exemption (spec 6.4): a pod that pins its own proxy image is never restarted for image or resources.
 
 The user chose that image on purpose; restarting would bring back the same pinned image and restart
-again on the next pass. Only the compatibility rule, which runs first, overrides the exemption.
+again on the next pass. The rules about settings the injector writes into the pod (compatibility mode,
+DNS proxying, proxy stats matcher, Prometheus merge) run first and override the exemption: the pinned
+image does not pin those, and only a new pod gets them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Why a pod's sidecar is due for a restart: the rule that fired, reported per owner action."""
+"""Why a pod's sidecar is due for a restart: the rule that fired, reported per owner action.
+
+The value is what users see: in ``kyma-istio plan-restarts``, in the ``SidecarRestart`` Event and as the
+``reason`` label of ``kyma_istio_sidecar_outdated_proxies``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ class OutdatedReason(enum.StrEnum):
     """The rule that selected a pod, in the order the rules are evaluated (spec 6.4)."""
 
     COMPATIBILITY_MODE_CHANGED = "CompatibilityModeChanged"
+    DNS_PROXYING_CHANGED = "DNSProxyingChanged"
+    PROXY_STATS_MATCHER_CHANGED = "ProxyStatsMatcherChanged"
+    PROMETHEUS_MERGE_OUTDATED = "PrometheusMergeOutdated"
     IMAGE_OUTDATED = "ImageOutdated"
     RESOURCES_OUTDATED = "ResourcesOutdated"
     SIDECAR_REMOVAL = "SidecarRemoval"
