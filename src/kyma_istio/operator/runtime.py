@@ -28,7 +28,13 @@ from kyma_istio.reconcile.context import Deps
 log = logging.getLogger("kyma_istio.operator")
 
 
-_RECORDS = frozenset({names.IOP_HASH_ANNOTATION, names.GATEWAY_RESTARTED_FOR_ANNOTATION})
+_RECORDS = frozenset(
+    {
+        names.IOP_HASH_ANNOTATION,
+        names.GATEWAY_RESTARTED_FOR_ANNOTATION,
+        names.EGRESS_GATEWAY_RESTARTED_FOR_ANNOTATION,
+    }
+)
 """Annotations a pass writes mid-way to record work done; their writes must not queue another pass."""
 
 

@@ -7,18 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
-
-from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.api.validation import describe_errors
-
-
-def problems(doc: Any) -> list[str]:
-    try:
-        IstioSpec.model_validate(doc)
-    except ValidationError as err:
-        return describe_errors(err)
-    return []
+from test_api_model import problems
 
 
 def config(**fields: Any) -> dict[str, Any]:

@@ -54,6 +54,14 @@ def changed(body: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str
         (("metadata", "resourceVersion"), "101"),
         (("metadata", "finalizers"), ["istios.operator.kyma-project.io/istio-installation"]),
         (("metadata", "managedFields"), [{"manager": "kubectl"}]),
+        (
+            ("metadata", "annotations"),
+            {"a": "1", "istio-operator.kyma-project.io/gateway-restarted-for": "2"},
+        ),
+        (
+            ("metadata", "annotations"),
+            {"a": "1", "istio-operator.kyma-project.io/egress-gateway-restarted-for": "2"},
+        ),
     ],
 )
 def test_the_fingerprint_ignores_status_and_bookkeeping_changes(path: tuple[str, ...], value: Any) -> None:
