@@ -34,7 +34,7 @@ from operator_process import OperatorProcess, operator
 from rich.console import Console
 from workloads import pause_deployment
 
-from kyma_istio import pins
+from kyma_istio import lines, pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.cli.diff import EXIT_SAME, diff_command
@@ -43,6 +43,7 @@ from kyma_istio.cluster.kinds import resource
 from kyma_istio.devenv import tools
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.mesh.lastapplied import render_last_applied
 from kyma_istio.reconcile import managed, pipeline
@@ -109,7 +110,7 @@ async def _istio_by_istioctl(
     assert purged.ok, purged.summary
     remove_istio_system(client)
     cluster = cluster_facts(await deps.kube.list_all(kinds.NODE))
-    iop = desired_istio(spec or IstioSpec(), cluster, hub=HUB, experimental=False, tag=tag).iop
+    iop = desired_istio(spec or IstioSpec(), cluster, hub=HUB, experimental=False, line=lines.at(tag)).iop
     installed = await _istioctl(kubeconfig, binary).install(iop, readiness_timeout_s=120)
     assert installed.ok, installed.summary
     # What the Kyma module does after every install (spec 5.9): the module label on istioctl's objects,
@@ -250,11 +251,11 @@ async def _last_tag(deps: Deps) -> str:
 
 def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wait_for: WaitFor) -> None:
     """Istio's components on the target from the kept hub; each workload restarted exactly once."""
-    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
-    assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
-    assert _image(client, DaemonSet, "istio-cni-node") == f"{HUB}/install-cni:{pins.ISTIO_TAG}"
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{DEFAULT_LINE.tag}"
+    assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
+    assert _image(client, DaemonSet, "istio-cni-node") == f"{HUB}/install-cni:{DEFAULT_LINE.tag}"
     assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
-    target = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    target = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
 
 
@@ -269,7 +270,7 @@ async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once
 
     await _pass_to_ready(deps)
 
-    assert await _last_tag(deps) == pins.ISTIO_TAG
+    assert await _last_tag(deps) == DEFAULT_LINE.tag
     _assert_upgraded(client, namespace, before, wait_for)
     after = _generations(client, namespace)
     await _pass_to_ready(deps)
@@ -325,7 +326,7 @@ async def test_an_operator_killed_mid_upgrade_converges_after_a_restart(
     assert _istio_state(client) == ("Processing", PREVIOUS_TAG)
     second = operator()
     deadline = time.monotonic() + 300
-    while _istio_state(client) != ("Ready", pins.ISTIO_TAG):
+    while _istio_state(client) != ("Ready", DEFAULT_LINE.tag):
         assert second.proc.poll() is None, second.log_tail()
         assert time.monotonic() < deadline, second.log_tail()
         await asyncio.sleep(0.2)
@@ -345,9 +346,9 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=pins.ISTIO_TAG)
-    await deps.kube.create(kinds.ISTIO, _kyma_cr(pins.ISTIO_TAG))
-    current = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(DEFAULT_LINE.tag))
+    current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     before = _workloads(client, namespace, wait_for, current)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     control_plane = _templates(client)
@@ -373,7 +374,7 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
     assert _all_on(client, namespace, current)
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
-    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{DEFAULT_LINE.tag}"
 
 
 NEWEST_KYMA_SPEC: dict[str, Any] = {
@@ -411,13 +412,13 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
     wait_for: WaitFor,
 ) -> None:
     spec = IstioSpec.model_validate(NEWEST_KYMA_SPEC)
-    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=pins.ISTIO_TAG, spec=spec)
-    annotations = {names.LAST_APPLIED_ANNOTATION: KYMA_1_30_LAST_APPLIED % pins.ISTIO_TAG}
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag, spec=spec)
+    annotations = {names.LAST_APPLIED_ANNOTATION: KYMA_1_30_LAST_APPLIED % DEFAULT_LINE.tag}
     await deps.kube.create(
         kinds.ISTIO,
         istio_cr("default", NEWEST_KYMA_SPEC, annotations=annotations, finalizers=[names.FINALIZER]),
     )
-    current = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     before = _workloads(client, namespace, wait_for, current)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     # Injected by the real istiod with the installed mesh config: DNS capture on, scraping merged.
