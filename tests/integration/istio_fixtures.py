@@ -203,6 +203,22 @@ def remove_istio_system(client: Client, timeout_s: float = 180.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.fixture(scope="module")
+def no_istio_left(kubeconfig: Path, client: Client) -> Iterator[None]:
+    """Leave no Istio behind for later modules (they install their own): purge it and istio-system.
+    A module that installs Istio uses it by name (``autouse`` through a module-level fixture)."""
+    yield
+    purged = subprocess.run(
+        [str(istioctl.find_istioctl()), "uninstall", "-y", "--purge", "--kubeconfig", str(kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert purged.returncode == 0, purged.stderr
+    remove_istio_system(client)
+
+
 @pytest.fixture
 def istio_system_settled(client: Client) -> None:
     """Wait until a previous uninstall's ``istio-system`` has finished terminating (or never was), so an

@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from istio_fixtures import (
     drop_all_crs,
     get_cr,
     istio_system_settled,
-    remove_istio_system,
+    no_istio_left,
 )
 from lightkube import Client, codecs
 from test_faults import proxy
@@ -40,7 +39,7 @@ from kyma_istio.operator.runtime import Controller, run_controller
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, Installer, InstallOutcome, Settings
 
-__all__ = ["crd_and_namespace", "istio_system_settled", "proxy"]  # fixtures used by name
+__all__ = ["crd_and_namespace", "istio_system_settled", "no_istio_left", "proxy"]  # fixtures used by name
 
 VIRTUAL_SERVICE = kinds.Kind("networking.istio.io", "v1", "VirtualService", "virtualservices")
 
@@ -65,18 +64,8 @@ class CountingInstaller:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def no_istio_left(kubeconfig: Path, client: Client) -> Iterator[None]:
-    """Leave no Istio behind for later modules (they install their own): purge it and istio-system."""
-    yield
-    purged = subprocess.run(
-        [str(istioctl.find_istioctl()), "uninstall", "-y", "--purge", "--kubeconfig", str(kubeconfig)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert purged.returncode == 0, purged.stderr
-    remove_istio_system(client)
+def _no_istio_left(no_istio_left: None) -> None:
+    """Leave no Istio behind for later modules (``istio_fixtures.no_istio_left``)."""
 
 
 @pytest.fixture

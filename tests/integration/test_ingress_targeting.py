@@ -19,6 +19,7 @@ from istio_fixtures import (
     drop_all_crs,
     get_cr,
     make_deps,
+    no_istio_left,
     token_kubeconfig,
     wait_istio_system_settled,
 )
@@ -35,14 +36,16 @@ from kyma_istio.resources.user_targeting import ENVOY_FILTER
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["crd_and_namespace"]  # fixtures used by name
+__all__ = ["crd_and_namespace", "no_istio_left"]  # fixtures used by name
 
 TARGETING = "IngressTargetingUserResourceFound"
 PREFIX = "misconfigured EnvoyFilter can potentially break Istio Ingress Gateway: "
 
 
 @pytest.fixture(scope="module")
-async def shared(kubeconfig: Path, client: Client, crd_and_namespace: None) -> AsyncIterator[Deps]:
+async def shared(
+    kubeconfig: Path, client: Client, crd_and_namespace: None, no_istio_left: None
+) -> AsyncIterator[Deps]:
     """One reconciler and one Istio CR, installed to Ready, for the whole module."""
     wait_istio_system_settled(client)  # an earlier module may have just deleted it
     deps = make_deps(kubeconfig)
