@@ -28,6 +28,7 @@ from kyma_istio import pins
 from kyma_istio.devenv import netns, processes, tools
 from kyma_istio.devenv.cluster import LocalCluster
 from kyma_istio.devenv.istiod import Istiod
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 SHAPES: dict[str, dict[str, Any]] = {
     "api-only": {"nodes": 0, "controllers": False},
@@ -37,7 +38,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 MINIMAL_ISTIO = {
     "apiVersion": "install.istio.io/v1alpha1",
     "kind": "IstioOperator",
-    "spec": {"profile": "minimal", "hub": pins.DEFAULT_HUB, "tag": pins.ISTIO_TAG},
+    "spec": {"profile": "minimal", "hub": pins.DEFAULT_HUB, "tag": DEFAULT_LINE.tag},
 }
 
 

@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cli.demo import bootstrap
 from kyma_istio.cluster.kube import Kube
@@ -36,6 +35,7 @@ from kyma_istio.devenv.cluster import LocalCluster
 from kyma_istio.devenv.faultproxy import FaultProxy, mixed
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.operator.main import IstioctlInstaller
 from kyma_istio.reconcile import pipeline
@@ -207,7 +207,7 @@ def main() -> int:
         "benchmark": "faults",
         "owners": arguments.owners,
         "seed": arguments.seed,
-        "istio": pins.ISTIO_TAG,
+        "istio": DEFAULT_LINE.tag,
         "machine": {"cpus": os.cpu_count() or 1, "python": platform.python_version()},
         "results": results,
     }

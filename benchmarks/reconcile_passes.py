@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cli.demo import bootstrap
 from kyma_istio.cluster.kube import Kube
@@ -32,6 +31,7 @@ from kyma_istio.devenv import netns
 from kyma_istio.devenv.cluster import LocalCluster
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.operator.events import KubeEvents
 from kyma_istio.operator.main import IstioctlInstaller
 from kyma_istio.reconcile import pipeline
@@ -150,7 +150,7 @@ def main() -> int:
     summary = {
         "benchmark": "reconcile_passes",
         "rounds": arguments.rounds,
-        "istio": pins.ISTIO_TAG,
+        "istio": DEFAULT_LINE.tag,
         "machine": {"cpus": _cpu_count(), "python": platform.python_version()},
         "results": results,
     }

@@ -112,7 +112,7 @@ async def _operator(
     )
     events = CountedEvents()
     deps = Deps(kube=kube, installer=NoInstaller(), events=events, settings=settings)
-    iop = merge(IstioSpec(), profile=Profile.PRODUCTION)
+    iop = merge(IstioSpec(), profile=Profile.PRODUCTION, line=Settings().line)
     expectation = sidecars.expectation_of(iop, IstioSpec(), None)
     baseline_mb = rss_mb("VmRSS")
 

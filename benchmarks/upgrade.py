@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import restart_scale  # benchmarks/ is on sys.path when this runs as a script
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 NAMESPACES = 20
 PODS_PER_DEPLOYMENT = 10
@@ -76,7 +77,6 @@ class WaveClock:
 
 
 async def _operator(kubeconfig: Path) -> dict[str, Any]:
-    from kyma_istio import pins
     from kyma_istio.api import names
     from kyma_istio.cluster.kube import Kube
     from kyma_istio.installer import istioctl
@@ -118,7 +118,7 @@ async def _operator(kubeconfig: Path) -> dict[str, Any]:
         cr = await kube.get(kinds.ISTIO, "default", names.OPERATOR_NAMESPACE) or {}
         annotations = cr.get("metadata", {}).get("annotations") or {}
         applied = json.loads(annotations.get(names.LAST_APPLIED_ANNOTATION, "{}"))
-        if state == "Ready" and applied.get("IstioTag") == pins.ISTIO_TAG:
+        if state == "Ready" and applied.get("IstioTag") == DEFAULT_LINE.tag:
             break
         if result.failed or state in ("Error", "Warning") or len(passes) > 100:
             raise RuntimeError(f"pass {len(passes)} ended {state}: {result.description}")
@@ -259,7 +259,7 @@ def bench(pods: int, timeout_s: float) -> int:
     nodes = max(3, math.ceil(pods / PODS_PER_NODE) + 1)
     cluster = LocalCluster(nodes=nodes, node_cpu="64", node_memory="256Gi")
     cluster.node_pool = dataclasses.replace(cluster.node_pool, pods=str(PODS_PER_NODE + 100))
-    old, new = f"{pins.KYMA_HUB}/proxyv2:{PREVIOUS_TAG}", f"{pins.KYMA_HUB}/proxyv2:{pins.ISTIO_TAG}"
+    old, new = f"{pins.KYMA_HUB}/proxyv2:{PREVIOUS_TAG}", f"{pins.KYMA_HUB}/proxyv2:{DEFAULT_LINE.tag}"
     print(f"upgrade: {pods} pods in {deployments} Deployments across {NAMESPACES} namespaces, {nodes} nodes")
     with cluster, cluster.client() as client, Istiod(cluster) as istiod:
         asyncio.run(previous_release(cluster))
@@ -281,7 +281,7 @@ def bench(pods: int, timeout_s: float) -> int:
         settled = wait_pods(client, new, pods, timeout_s=timeout_s)
     ratio = figures["upgrade_seconds"] / max(figures["list_seconds"], 1e-6)
     took = f"{figures['upgrade_seconds']:.1f}s in {len(figures['passes'])} passes"
-    print(f"\nupgrade to Ready on {pins.ISTIO_TAG}: {took}")
+    print(f"\nupgrade to Ready on {DEFAULT_LINE.tag}: {took}")
     print(f"  bare LIST of the pods: {figures['list_seconds']:.2f}s (upgrade/list {ratio:.0f}x)")
     print(f"  passes: {figures['passes']}")
     pace = figures["restart_seconds"] / max(figures["waves_seconds"], 1e-6)
@@ -295,7 +295,7 @@ def bench(pods: int, timeout_s: float) -> int:
     summary = {
         "benchmark": "upgrade",
         "from": PREVIOUS_TAG,
-        "to": pins.ISTIO_TAG,
+        "to": DEFAULT_LINE.tag,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "pods": pods,
         "owners": deployments,

@@ -134,10 +134,12 @@ async def drop_all_crs(kube: Kube) -> None:
 def make_deps(kubeconfig: Path, settings: Settings | None = None) -> Deps:
     """Reconciler dependencies against the cluster with the real istioctl."""
     kube = Kube.connect(kubeconfig)
-    tool = istioctl.Istioctl(
-        istioctl.find_istioctl(), kubeconfig=kubeconfig, log=logging.getLogger("tests.istioctl")
-    )
     settings = settings or Settings(readiness_timeout_s=120, restart_wave_timeout_s=30)
+    tool = istioctl.Istioctl(
+        istioctl.find_istioctl(line=settings.line),
+        kubeconfig=kubeconfig,
+        log=logging.getLogger("tests.istioctl"),
+    )
     return Deps(
         kube=kube, installer=IstioctlInstaller(tool, settings), events=KubeEvents(kube), settings=settings
     )

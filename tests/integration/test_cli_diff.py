@@ -16,11 +16,11 @@ import yaml
 from istio_fixtures import NS, crd_and_namespace, istio_cr
 from lightkube import Client
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cli.diff import EXIT_DIFFERENT, EXIT_REFUSED, EXIT_SAME, diff_command
 from kyma_istio.cluster.kinds import resource
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("crd_and_namespace")]
 
@@ -49,7 +49,7 @@ def _file(tmp_path: Path, spec: dict[str, Any], name: str = "default") -> Path:
     return path
 
 
-def _applied(config: dict[str, Any], tag: str = pins.ISTIO_TAG) -> str:
+def _applied(config: dict[str, Any], tag: str = DEFAULT_LINE.tag) -> str:
     return json.dumps({"config": config, "IstioTag": tag}, separators=(",", ":"))
 
 
@@ -64,7 +64,7 @@ def test_without_a_live_cr_the_diff_is_a_first_install_of_the_whole_istio_operat
     assert "Version rule: first install" in out
     assert "IstioOperator in force: none" in out
     assert "no Istio CR of that name exists" in out
-    assert f"+  tag: {pins.ISTIO_TAG}" in out
+    assert f"+  tag: {DEFAULT_LINE.tag}" in out
 
 
 def test_a_cr_equal_to_the_last_applied_one_shows_no_difference_and_changes_nothing(
@@ -96,7 +96,7 @@ def test_a_changed_setting_shows_as_removed_and_added_lines(
     added = [line for line in out.splitlines() if line.startswith("+") and "numTrustedProxies" in line]
     assert [line.split(":")[-1].strip() for line in removed] == ["1"], out
     assert [line.split(":")[-1].strip() for line in added] == ["3"], out
-    assert f"--- {NS}/default (last applied, {pins.ISTIO_TAG})" in out
+    assert f"--- {NS}/default (last applied, {DEFAULT_LINE.tag})" in out
 
 
 def test_a_live_cr_never_reconciled_is_a_first_install(
@@ -123,7 +123,7 @@ def test_a_one_minor_upgrade_is_allowed_and_the_tag_change_is_shown(
     assert code == EXIT_DIFFERENT
     assert "Version rule: allowed: upgrade Istio from 1.22.5-distroless" in out
     assert "-  tag: 1.22.5-distroless" in out
-    assert f"+  tag: {pins.ISTIO_TAG}" in out
+    assert f"+  tag: {DEFAULT_LINE.tag}" in out
 
 
 def test_a_two_minor_jump_is_refused_with_the_way_forward(

@@ -18,9 +18,9 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
@@ -43,12 +43,12 @@ async def test_a_fresh_install_reaches_ready_and_a_second_pass_writes_nothing(
     assert condition(cr, "ProxySidecarRestartSucceeded")["reason"] == "ProxySidecarRestartSucceeded"
     assert names.FINALIZER in cr["metadata"]["finalizers"]
     applied = json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])
-    assert applied["IstioTag"] == pins.ISTIO_TAG
+    assert applied["IstioTag"] == DEFAULT_LINE.tag
     assert applied["config"] == {"gatewayExternalTrafficPolicy": "Local"}
     for deployment in ("istiod", "istio-ingressgateway"):
         dep = client.get(Deployment, deployment, namespace="istio-system")
         images = [c.image for c in dep.spec.template.spec.containers]
-        assert all(image.endswith(f":{pins.ISTIO_TAG}") for image in images), images
+        assert all(image.endswith(f":{DEFAULT_LINE.tag}") for image in images), images
         assert dep.metadata.labels[names.MODULE_LABEL] == names.MODULE_LABEL_VALUE
     pa = await deps.kube.get(
         kinds.Kind("security.istio.io", "v1", "PeerAuthentication", "peerauthentications"),
@@ -163,7 +163,8 @@ async def test_a_one_minor_upgrade_proceeds_to_ready(deps: Deps) -> None:
     assert result.state is not None and result.state.value == "Ready", result.description
     cr = await get_cr(deps.kube)
     assert (
-        json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])["IstioTag"] == pins.ISTIO_TAG
+        json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])["IstioTag"]
+        == DEFAULT_LINE.tag
     )
 
 

@@ -44,10 +44,10 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.coordination_v1 import Lease
 
 import kyma_istio
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cluster.kinds import resource
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 pytestmark = pytest.mark.integration
 
@@ -225,11 +225,11 @@ def test_kyma_istio_version_run_from_the_image_prints_the_pins(
 
     assert json.loads(version.stdout) == {
         "operator": kyma_istio.__version__,
-        "istio": pins.ISTIO_VERSION,
-        "envoy": pins.ENVOY_VERSION,
-        "istioTag": pins.ISTIO_TAG,
+        "istio": DEFAULT_LINE.version,
+        "envoy": DEFAULT_LINE.envoy,
+        "istioTag": DEFAULT_LINE.tag,
     }
-    assert istioctl.stdout.strip() == f"client version: {pins.ISTIO_VERSION}"
+    assert istioctl.stdout.strip() == f"client version: {DEFAULT_LINE.version}"
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ def test_the_operator_from_the_image_installs_istio_to_ready_and_uninstalls_as_t
     client.delete(ISTIO, "default", namespace=NS)
     _wait("the CR to be gone", lambda: _state(client) == "gone", operator_from_image)
 
-    assert istiod.metadata.labels["operator.istio.io/version"] == pins.ISTIO_VERSION
+    assert istiod.metadata.labels["operator.istio.io/version"] == DEFAULT_LINE.version
     assert holder
     log = operator_from_image()
     assert "forbidden" not in log.lower(), log[-3000:]

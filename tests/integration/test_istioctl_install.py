@@ -25,6 +25,7 @@ from lightkube.resources.core_v1 import Namespace, Pod
 from kyma_istio import pins
 from kyma_istio.devenv import tools
 from kyma_istio.devenv.istiod import Istiod
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ def _operator(profile: str) -> dict[str, Any]:
     return {
         "apiVersion": "install.istio.io/v1alpha1",
         "kind": "IstioOperator",
-        "spec": {"profile": profile, "hub": pins.DEFAULT_HUB, "tag": pins.ISTIO_TAG},
+        "spec": {"profile": profile, "hub": pins.DEFAULT_HUB, "tag": DEFAULT_LINE.tag},
     }
 
 
@@ -79,7 +80,7 @@ def test_manifest_generate_renders_istio_offline(tmp_path: Path) -> None:
     assert {"CustomResourceDefinition", "Deployment", "MutatingWebhookConfiguration"} <= kinds
     istiod = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "istiod")
     image = istiod["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image == f"{pins.DEFAULT_HUB}/pilot:{pins.ISTIO_TAG}"
+    assert image == f"{pins.DEFAULT_HUB}/pilot:{DEFAULT_LINE.tag}"
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def test_install_makes_istiod_available_on_fake_nodes(installed: str, client: Cl
     assert istiod.metadata is not None
     assert istiod.metadata.labels is not None
     # The release ldflags reached the binary: objects are stamped with the real version, not "unknown".
-    assert istiod.metadata.labels["operator.istio.io/version"] == pins.ISTIO_VERSION
+    assert istiod.metadata.labels["operator.istio.io/version"] == DEFAULT_LINE.version
     pods = list(client.list(Pod, namespace="istio-system", labels={"app": "istiod"}))
     assert [p.status.phase for p in pods if p.status] == ["Running"]
 
@@ -136,7 +137,7 @@ def test_istiod_injects_sidecars_so_workloads_run_in_injected_namespaces(
 
     assert current.spec is not None
     assert pinned.spec is not None
-    assert _proxy_image(current) == f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}"
+    assert _proxy_image(current) == f"{pins.DEFAULT_HUB}/proxyv2:{DEFAULT_LINE.tag}"
     assert _proxy_image(pinned) == old_image
     wait_for(
         "both pods Running",

@@ -11,6 +11,7 @@ import pytest
 
 from kyma_istio import pins
 from kyma_istio.installer import istioctl
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 pytestmark = pytest.mark.integration
 
@@ -41,14 +42,14 @@ def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_the_real_istioctl_is_the_pinned_release(real_istioctl: istioctl.Istioctl) -> None:
-    assert await real_istioctl.version() == pins.ISTIO_VERSION
+    assert await real_istioctl.version() == DEFAULT_LINE.version
 
 
 async def test_a_minimal_iop_renders_istiod_with_the_pinned_tag(real_istioctl: istioctl.Istioctl) -> None:
     iop = {
         "apiVersion": "install.istio.io/v1alpha1",
         "kind": "IstioOperator",
-        "spec": {"profile": "minimal", "hub": pins.DEFAULT_HUB, "tag": pins.ISTIO_TAG},
+        "spec": {"profile": "minimal", "hub": pins.DEFAULT_HUB, "tag": DEFAULT_LINE.tag},
     }
 
     objects = await real_istioctl.manifest_generate(iop)

@@ -32,6 +32,7 @@ from kyma_istio.devenv import tools
 from kyma_istio.devenv.istiod import Istiod
 from kyma_istio.k8s import kinds
 from kyma_istio.k8s.kinds import Kind
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
@@ -175,7 +176,7 @@ async def test_a_deployment_in_an_injected_namespace_gets_istiods_sidecar_with_t
 
     for pod in pods["app"]:
         proxy = _proxy(pod)
-        assert proxy.image == f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}"
+        assert proxy.image == f"{pins.DEFAULT_HUB}/proxyv2:{DEFAULT_LINE.tag}"
         assert _resources(proxy) == FIRST
         assert pod.metadata is not None and pod.metadata.annotations is not None
         assert names.SIDECAR_STATUS_ANNOTATION in pod.metadata.annotations

@@ -36,6 +36,7 @@ from lightkube.types import PatchType
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
 
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.integration
 
 __all__ = ["crd_and_namespace"]  # fixtures used by name
 
-CURRENT_PROXY = f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}"
+CURRENT_PROXY = f"{pins.DEFAULT_HUB}/proxyv2:{DEFAULT_LINE.tag}"
 OLD_PROXY = f"{pins.DEFAULT_HUB}/proxyv2:1.22.3-distroless"
 # The production profile's sidecar resources (spec 5.3), what a pod injected by this Istio runs.
 CURRENT_RESOURCES = {

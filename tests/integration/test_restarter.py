@@ -34,6 +34,7 @@ from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.cli.plan_restarts import plan_restarts_command
 from kyma_istio.cluster.kube import Kube
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Profile
 from kyma_istio.operator.events import KubeEvents
@@ -62,7 +63,7 @@ class _NoInstaller:
 
 def _expectation() -> Expectation:
     """What the controller expects for the empty CR on a production-sized cluster (its own code)."""
-    iop = merge(IstioSpec(), profile=Profile.PRODUCTION)
+    iop = merge(IstioSpec(), profile=Profile.PRODUCTION, line=DEFAULT_LINE)
     return sidecars.expectation_of(iop, IstioSpec(), None, status_port=DEFAULT_STATUS_PORT)
 
 

@@ -33,9 +33,9 @@ from lightkube.resources.core_v1 import Event, Namespace, Pod, ServiceAccount
 from lightkube.types import PatchType
 from refusals import refusing, rule
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.operator import rbac
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, Settings
@@ -637,7 +637,7 @@ async def test_a_downgrade_or_a_major_change_is_refused_and_istio_is_left_alone(
 ) -> None:
     cr = await get_cr(shared.kube)
     applied = cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION]
-    changed = applied.replace(pins.ISTIO_TAG, last_tag)
+    changed = applied.replace(DEFAULT_LINE.tag, last_tag)
     assert changed != applied
     await shared.kube.patch(
         kinds.ISTIO,
@@ -653,7 +653,7 @@ async def test_a_downgrade_or_a_major_change_is_refused_and_istio_is_left_alone(
     )
 
     assert refused["status"]["description"] == (
-        f"Istio version update is not allowed: target Istio version ({pins.ISTIO_TAG}) {why}"
+        f"Istio version update is not allowed: target Istio version ({DEFAULT_LINE.tag}) {why}"
     )
     after = client.get(Deployment, "istiod", namespace=names.ISTIO_NAMESPACE).metadata
     assert after is not None and after.generation == before.generation

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from istio_fixtures import NS, crd_and_namespace, istio_cr, make_deps, remove_istio_system
+from istio_fixtures import NS, crd_and_namespace, drop_all_crs, istio_cr, make_deps, remove_istio_system
 from lightkube import Client
 from lightkube.resources.apps_v1 import DaemonSet, Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
@@ -34,19 +34,21 @@ from operator_process import OperatorProcess, operator
 from rich.console import Console
 from workloads import pause_deployment
 
-from kyma_istio import pins
+from kyma_istio import lines, pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.cli.diff import EXIT_SAME, diff_command
 from kyma_istio.cli.plan_restarts import plan_restarts_command
 from kyma_istio.cluster.kinds import resource
 from kyma_istio.devenv import tools
+from kyma_istio.devenv.istiod import Istiod
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.mesh.lastapplied import render_last_applied
 from kyma_istio.reconcile import managed, pipeline
-from kyma_istio.reconcile.context import Deps
+from kyma_istio.reconcile.context import Deps, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +111,7 @@ async def _istio_by_istioctl(
     assert purged.ok, purged.summary
     remove_istio_system(client)
     cluster = cluster_facts(await deps.kube.list_all(kinds.NODE))
-    iop = desired_istio(spec or IstioSpec(), cluster, hub=HUB, experimental=False, tag=tag).iop
+    iop = desired_istio(spec or IstioSpec(), cluster, hub=HUB, experimental=False, line=lines.at(tag)).iop
     installed = await _istioctl(kubeconfig, binary).install(iop, readiness_timeout_s=120)
     assert installed.ok, installed.summary
     # What the Kyma module does after every install (spec 5.9): the module label on istioctl's objects,
@@ -250,11 +252,11 @@ async def _last_tag(deps: Deps) -> str:
 
 def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wait_for: WaitFor) -> None:
     """Istio's components on the target from the kept hub; each workload restarted exactly once."""
-    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
-    assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
-    assert _image(client, DaemonSet, "istio-cni-node") == f"{HUB}/install-cni:{pins.ISTIO_TAG}"
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{DEFAULT_LINE.tag}"
+    assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
+    assert _image(client, DaemonSet, "istio-cni-node") == f"{HUB}/install-cni:{DEFAULT_LINE.tag}"
     assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
-    target = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    target = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
 
 
@@ -269,7 +271,7 @@ async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once
 
     await _pass_to_ready(deps)
 
-    assert await _last_tag(deps) == pins.ISTIO_TAG
+    assert await _last_tag(deps) == DEFAULT_LINE.tag
     _assert_upgraded(client, namespace, before, wait_for)
     after = _generations(client, namespace)
     await _pass_to_ready(deps)
@@ -325,7 +327,7 @@ async def test_an_operator_killed_mid_upgrade_converges_after_a_restart(
     assert _istio_state(client) == ("Processing", PREVIOUS_TAG)
     second = operator()
     deadline = time.monotonic() + 300
-    while _istio_state(client) != ("Ready", pins.ISTIO_TAG):
+    while _istio_state(client) != ("Ready", DEFAULT_LINE.tag):
         assert second.proc.poll() is None, second.log_tail()
         assert time.monotonic() < deadline, second.log_tail()
         await asyncio.sleep(0.2)
@@ -345,9 +347,9 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=pins.ISTIO_TAG)
-    await deps.kube.create(kinds.ISTIO, _kyma_cr(pins.ISTIO_TAG))
-    current = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(DEFAULT_LINE.tag))
+    current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     before = _workloads(client, namespace, wait_for, current)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     control_plane = _templates(client)
@@ -373,7 +375,7 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
     assert _all_on(client, namespace, current)
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
-    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{pins.ISTIO_TAG}"
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{DEFAULT_LINE.tag}"
 
 
 NEWEST_KYMA_SPEC: dict[str, Any] = {
@@ -411,13 +413,13 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
     wait_for: WaitFor,
 ) -> None:
     spec = IstioSpec.model_validate(NEWEST_KYMA_SPEC)
-    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=pins.ISTIO_TAG, spec=spec)
-    annotations = {names.LAST_APPLIED_ANNOTATION: KYMA_1_30_LAST_APPLIED % pins.ISTIO_TAG}
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag, spec=spec)
+    annotations = {names.LAST_APPLIED_ANNOTATION: KYMA_1_30_LAST_APPLIED % DEFAULT_LINE.tag}
     await deps.kube.create(
         kinds.ISTIO,
         istio_cr("default", NEWEST_KYMA_SPEC, annotations=annotations, finalizers=[names.FINALIZER]),
     )
-    current = f"{HUB}/proxyv2:{pins.ISTIO_TAG}"
+    current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     before = _workloads(client, namespace, wait_for, current)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     # Injected by the real istiod with the installed mesh config: DNS capture on, scraping merged.
@@ -439,3 +441,80 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
     assert _generations(client, namespace) == before
     assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
+
+
+async def test_taking_over_a_kyma_1_27_installation_on_the_1_29_line_restarts_nothing(
+    *,
+    kubeconfig: Path,
+    client: Client,
+    namespace: str,
+    wait_for: WaitFor,
+    istiod: Istiod,
+    crd_and_namespace: None,
+) -> None:
+    """Kyma 1.27 runs Istio 1.29: installed by istioctl 1.29.1, sidecars injected by istiod 1.29.1, the CR
+    at tag 1.29.1; an operator targeting the 1.29 line takes it over without a restart."""
+    newest = lines.line("1.29")
+    deps = make_deps(kubeconfig, Settings(line=newest, readiness_timeout_s=120, restart_wave_timeout_s=30))
+    try:
+        await _istio_by_istioctl(deps, client, kubeconfig, binary=newest.istioctl, tag=newest.tag)
+        await deps.kube.create(kinds.ISTIO, _kyma_cr(newest.tag))
+        istiod.wait_ready()
+        assert istiod.binary is not None and istiod.binary.name == newest.pilot_discovery
+        current = f"{HUB}/proxyv2:{newest.tag}"
+        before = _workloads(client, namespace, wait_for, current)
+        pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
+        control_plane = _templates(client)
+
+        await _pass_to_ready(deps)
+        await _pass_to_ready(deps, resync=True)
+
+        assert await _last_tag(deps) == newest.tag
+        assert _generations(client, namespace) == before
+        assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
+        assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
+        assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{newest.tag}"
+        # From 1.28 the budgets need the HPA minimum in the values (Line.pdb_needs_autoscale_min).
+        budgets = {b.metadata.name for b in client.list(PodDisruptionBudget, namespace=names.ISTIO_NAMESPACE)}
+        production = cluster_facts(await deps.kube.list_all(kinds.NODE)).profile.value == "production"
+        assert budgets == ({"istiod", names.INGRESS_GATEWAY} if production else set())
+    finally:
+        await drop_all_crs(deps.kube)
+        await deps.kube.close()
+
+
+async def test_the_1_28_line_is_upgraded_to_the_1_29_line_each_workload_restarted_once(
+    *,
+    kubeconfig: Path,
+    client: Client,
+    namespace: str,
+    wait_for: WaitFor,
+    istiod: Istiod,
+    crd_and_namespace: None,
+) -> None:
+    """A Kyma 1.25-1.26 cluster (Istio 1.28.3, sidecars injected by istiod 1.28.3) upgraded by an operator
+    on the 1.29 line: Istio's components on 1.29.1, each owner restarted once onto istiod 1.29.1's proxy."""
+    previous, newest = lines.line("1.28"), lines.line("1.29")
+    deps = make_deps(kubeconfig, Settings(line=newest, readiness_timeout_s=120, restart_wave_timeout_s=30))
+    try:
+        await _istio_by_istioctl(deps, client, kubeconfig, binary=previous.istioctl, tag=previous.tag)
+        await deps.kube.create(kinds.ISTIO, _kyma_cr(previous.tag))
+        istiod.wait_ready()
+        before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{previous.tag}")
+
+        await _pass_to_ready(deps)
+
+        assert await _last_tag(deps) == newest.tag
+        assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{newest.tag}"
+        assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{newest.tag}"
+        assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
+        istiod.wait_ready()
+        assert istiod.binary is not None and istiod.binary.name == newest.pilot_discovery
+        target = f"{HUB}/proxyv2:{newest.tag}"
+        wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
+        after = _generations(client, namespace)
+        await _pass_to_ready(deps)
+        assert _generations(client, namespace) == after
+    finally:
+        await drop_all_crs(deps.kube)
+        await deps.kube.close()

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from kyma_istio import pins
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.cluster.kube import Kube
 from kyma_istio.devenv import netns, processes, tools
@@ -104,7 +104,9 @@ async def _run(cluster: LocalCluster, istiod: Istiod, console: Console, timeout_
         summary = Table(title="Summary")
         summary.add_column("item")
         summary.add_column("value")
-        summary.add_row("Istio", f"{pins.ISTIO_VERSION} (Envoy {pins.ENVOY_VERSION}, tag {pins.ISTIO_TAG})")
+        summary.add_row(
+            "Istio", f"{lines.DEFAULT.version} (Envoy {lines.DEFAULT.envoy}, tag {lines.DEFAULT.tag})"
+        )
         for d in deployments:
             status = d.get("status") or {}
             summary.add_row(

@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from kyma_istio import pins
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import Istio
 from kyma_istio.cli.boundary import cluster_error
@@ -35,6 +35,7 @@ from kyma_istio.cluster.kube import Kube
 from kyma_istio.cluster.retry import Retrier
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.retry import COMMAND_RETRY
+from kyma_istio.lines import Line
 from kyma_istio.mesh import lastapplied
 from kyma_istio.mesh.change import read_last_applied
 from kyma_istio.mesh.desired import ClusterFacts, cluster_facts, desired_istio
@@ -76,6 +77,7 @@ def diff_command(
     *,
     experimental: bool = False,
     context: str | None = None,
+    line: Line = lines.DEFAULT,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
@@ -99,7 +101,7 @@ def diff_command(
     except _ClusterReadError as error:
         err.print(Text(f"error: {error}", style="red"), soft_wrap=True)
         return EXIT_CLUSTER
-    return report(istio, name, file, view, experimental=experimental, console=out)
+    return report(istio, name, file, view, experimental=experimental, line=line, console=out)
 
 
 async def read_cluster(
@@ -136,6 +138,7 @@ def report(
     view: ClusterView,
     *,
     experimental: bool,
+    line: Line = lines.DEFAULT,
     console: Console,
 ) -> int:
     """Print the verdict and the diff; return the exit code (see ``diff_command``)."""
@@ -146,23 +149,27 @@ def report(
             f"Istio CRs in {names.OPERATOR_NAMESPACE}, compared with {key}"
         )
     console.print(f"Cluster: {view.cluster.profile} profile, flavour {view.cluster.flavour}")
-    decision = decide_upgrade(view.last.istio_tag if view.last else None, pins.ISTIO_TAG)
+    decision = decide_upgrade(view.last.istio_tag if view.last else None, line.tag)
     console.print(_verdict_line(decision), soft_wrap=True)
     if decision.path:
         console.print(f"  To proceed: {decision.path}.", soft_wrap=True)
 
-    wanted = desired_istio(istio.spec, view.cluster, hub=view.hub, experimental=experimental).iop
+    wanted = desired_istio(istio.spec, view.cluster, hub=view.hub, experimental=experimental, line=line).iop
     if view.last is None:
         why = "the CR was never reconciled" if view.live_found else "no Istio CR of that name exists"
         console.print(f"IstioOperator in force: none ({key}: {why}; nothing installed by it)")
         before_text, before_label = "", "(nothing installed)"
     else:
         in_force = desired_istio(
-            view.last.spec, view.cluster, hub=view.hub, experimental=experimental, tag=view.last.istio_tag
+            view.last.spec,
+            view.cluster,
+            hub=view.hub,
+            experimental=experimental,
+            line=lines.at(view.last.istio_tag),
         ).iop
         before_text, before_label = to_yaml(in_force), f"{key} (last applied, {view.last.istio_tag})"
     after_text = to_yaml(wanted)
-    lines = list(
+    diff_lines = list(
         difflib.unified_diff(
             before_text.splitlines(keepends=True),
             after_text.splitlines(keepends=True),
@@ -170,10 +177,10 @@ def report(
             tofile=str(file),
         )
     )
-    if not lines:
+    if not diff_lines:
         console.print("IstioOperator: no difference")
     else:
-        console.out("".join(lines), end="", highlight=False)
+        console.out("".join(diff_lines), end="", highlight=False)
     if not decision.verdict.allowed:
         console.print("The operator would refuse this change: nothing would be installed.")
         return EXIT_REFUSED

@@ -13,10 +13,11 @@ from typing import Annotated
 
 import typer
 
-from kyma_istio import pins
+from kyma_istio import lines, pins
 from kyma_istio.cli.boundary import COMPLETE_ENV
 from kyma_istio.cli.output import Document, Tabular, Verdict
 from kyma_istio.k8s.duration import format_duration, parse_duration
+from kyma_istio.lines import Line
 
 app = typer.Typer(
     name="kyma-istio",
@@ -42,6 +43,21 @@ Context = Annotated[
     str | None, typer.Option("--context", help="kubeconfig context (default: current-context)")
 ]
 CrFile = Annotated[Path, typer.Option("-f", "--file", help="Istio CR YAML file; - reads stdin")]
+IstioLine = Annotated[
+    str,
+    typer.Option(
+        "--istio-line",
+        envvar="KYMA_ISTIO_LINE",
+        help="the Istio line to target, e.g. 1.29 (kyma-istio version lists them)",
+    ),
+]
+
+
+def _line(name: str) -> Line:
+    try:
+        return lines.line(name)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--istio-line") from None
 
 
 @app.callback()
@@ -69,13 +85,17 @@ def version(
 @app.command("check-upgrade")
 def check_upgrade(
     from_tag: Annotated[str, typer.Argument(help="installed Istio version or tag, e.g. 1.22.3")],
-    to_tag: Annotated[str, typer.Argument(help="target Istio version or tag")] = pins.ISTIO_TAG,
+    to_tag: Annotated[
+        str | None, typer.Argument(help="target Istio version or tag (default: the --istio-line's)")
+    ] = None,
     output: Annotated[Verdict, typer.Option("-o", "--output", help="output format")] = Verdict.TEXT,
+    istio_line: IstioLine = lines.DEFAULT.minor,
 ) -> None:
     """Say whether upgrading Istio FROM -> TO is allowed (exit 0) or refused (exit 1), and why."""
     from kyma_istio.cli.versions import check_upgrade_command
 
-    raise typer.Exit(check_upgrade_command(from_tag, to_tag, output=output))
+    target = to_tag if to_tag is not None else _line(istio_line).tag
+    raise typer.Exit(check_upgrade_command(from_tag, target, output=output))
 
 
 @app.command()
@@ -106,11 +126,14 @@ def render(
     ] = None,
     experimental: Annotated[bool, typer.Option(help="honour spec.experimental")] = False,
     output: Annotated[Document, typer.Option("-o", "--output", help="output format")] = Document.YAML,
+    istio_line: IstioLine = lines.DEFAULT.minor,
 ) -> None:
     """Print the IstioOperator the operator would install for a CR."""
     from kyma_istio.cli.render import render_command
 
-    raise typer.Exit(render_command(file, profile, hub, flavour, experimental, output=output))
+    raise typer.Exit(
+        render_command(file, profile, hub, flavour, experimental, output=output, line=_line(istio_line))
+    )
 
 
 @app.command()
@@ -120,6 +143,7 @@ def diff(
     context: Context = None,
     hub: Annotated[str | None, typer.Option(help=HUB_HELP)] = None,
     experimental: Annotated[bool, typer.Option(help="honour spec.experimental")] = False,
+    istio_line: IstioLine = lines.DEFAULT.minor,
 ) -> None:
     """Show, changing nothing, the version verdict and how the IstioOperator in force would change.
 
@@ -128,7 +152,11 @@ def diff(
     """
     from kyma_istio.cli.diff import diff_command
 
-    raise typer.Exit(diff_command(file, kubeconfig, hub, experimental=experimental, context=context))
+    raise typer.Exit(
+        diff_command(
+            file, kubeconfig, hub, experimental=experimental, context=context, line=_line(istio_line)
+        )
+    )
 
 
 @app.command("plan-restarts")
@@ -140,11 +168,14 @@ def plan_restarts(
     profile: Annotated[
         str | None, typer.Option(help="production or evaluation (default: from nodes)")
     ] = None,
+    istio_line: IstioLine = lines.DEFAULT.minor,
 ) -> None:
     """Show, changing nothing, which owners the sidecar restarter would restart, why, and in what order."""
     from kyma_istio.cli.plan_restarts import plan_restarts_command
 
-    raise typer.Exit(plan_restarts_command(kubeconfig, output, hub, profile, context=context))
+    raise typer.Exit(
+        plan_restarts_command(kubeconfig, output, hub, profile, context=context, line=_line(istio_line))
+    )
 
 
 def _duration(value: str | float) -> float:
@@ -213,6 +244,7 @@ def run(
         float, typer.Option(min=0, help="API requests per second after the burst (0: no limit)")
     ] = 30.0,
     hub: Annotated[str | None, typer.Option(envvar="KYMA_ISTIO_HUB", help=HUB_HELP)] = None,
+    istio_line: IstioLine = lines.DEFAULT.minor,
     experimental: Annotated[
         bool, typer.Option(help="honour spec.experimental (experimental flavour)")
     ] = False,
@@ -262,6 +294,7 @@ def run(
     except ValueError as err:
         raise CommandError(f"{err} (see 'kyma-istio run --help')") from None
     settings = Settings(
+        line=_line(istio_line),
         hub=hub,
         reconciliation_interval_s=reconciliation_interval,
         experimental=experimental,

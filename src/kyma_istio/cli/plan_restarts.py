@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.cli.boundary import cluster_error
@@ -33,6 +34,7 @@ from kyma_istio.cluster.retry import Retrier
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.retry import COMMAND_RETRY
 from kyma_istio.k8s.seam import KubeApi
+from kyma_istio.lines import Line
 from kyma_istio.mesh import profile as profiles
 from kyma_istio.mesh.change import read_last_applied
 from kyma_istio.mesh.desired import cluster_facts, desired_istio
@@ -81,7 +83,7 @@ async def compute_plan(
     if profile is not None:
         cluster = dataclasses.replace(cluster, profile=profile)
     hub = await resolve_hub(kube, settings.hub)
-    wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental)
+    wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental, line=settings.line)
     status_port = await read_status_port(kube)
     expectation = expectation_of(wanted.iop, spec, last, status_port=status_port)
     builder = PlanBuilder.for_restart(expectation)
@@ -215,6 +217,7 @@ def plan_restarts_command(
     profile: str | None,
     *,
     context: str | None = None,
+    line: Line = lines.DEFAULT,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
@@ -232,7 +235,7 @@ def plan_restarts_command(
             err.print(Text(f"error: profile must be one of {allowed}, got {profile!r}", style="red"))
             return EXIT_USAGE
     try:
-        report = asyncio.run(_compute(kubeconfig, context, Settings(hub=hub), chosen))
+        report = asyncio.run(_compute(kubeconfig, context, Settings(hub=hub, line=line), chosen))
     except ValueError as problem:
         err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
         return EXIT_FAILED

@@ -18,9 +18,10 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from kyma_istio import pins
+from kyma_istio import lines, pins
 from kyma_istio.api import conditions, validation
 from kyma_istio.api.v1alpha2 import Istio
+from kyma_istio.lines import Line
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Flavour, Profile
 
@@ -46,6 +47,7 @@ def render_command(
     experimental: bool = False,
     *,
     output: str = "yaml",
+    line: Line = lines.DEFAULT,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
@@ -66,6 +68,7 @@ def render_command(
         profile=chosen_profile,
         flavour=chosen_flavour,
         hub=hub,
+        line=line,
         experimental_enabled=experimental,
     )
     text = json.dumps(iop, indent=2) + "\n" if output == "json" else to_yaml(iop)

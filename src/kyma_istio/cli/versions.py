@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 import kyma_istio
-from kyma_istio import pins
+from kyma_istio import lines
 from kyma_istio.cli.output import emit
 from kyma_istio.mesh import versions
 
@@ -33,11 +33,25 @@ _VERDICT_STYLES = {
 def version_command(output: str = "table", *, console: Console | None = None) -> None:
     """Print what this release ships, as a table, or as JSON or YAML for scripts."""
     out = console or Console()
+    default = lines.DEFAULT
     facts = {
         "operator": kyma_istio.__version__,
-        "istio": pins.ISTIO_VERSION,
-        "envoy": pins.ENVOY_VERSION,
-        "istioTag": pins.ISTIO_TAG,
+        "istio": default.version,
+        "envoy": default.envoy,
+        "istioTag": default.tag,
+        "lines": [
+            {
+                "line": line.minor,
+                "istio": line.version,
+                "envoy": line.envoy,
+                "istioTag": line.tag,
+                "minKubernetes": line.min_kubernetes,
+                "kymaReleases": line.kyma_releases,
+                "endOfSupport": line.end_of_support,
+                "default": line is default,
+            }
+            for line in lines.LINES
+        ],
     }
     if output != "table":
         # ``out`` writes the text as is: no markup, highlighting or wrapping that would break parsers.
@@ -51,11 +65,25 @@ def version_command(output: str = "table", *, console: Console | None = None) ->
     table = Table(title="kyma-istio", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("version")
-    table.add_row("Operator", facts["operator"])
-    table.add_row("Istio", facts["istio"])
-    table.add_row("Envoy", facts["envoy"])
-    table.add_row("Image tag", facts["istioTag"])
+    table.add_row("Operator", kyma_istio.__version__)
+    table.add_row("Istio", default.version)
+    table.add_row("Envoy", default.envoy)
+    table.add_row("Image tag", default.tag)
     out.print(table)
+    supported = Table(title="Istio lines (--istio-line)")
+    for column in ("line", "Istio", "Envoy", "Kubernetes", "Kyma releases", "end of support"):
+        supported.add_column(column)
+    for line in lines.LINES:
+        name = f"{line.minor} (default)" if line is default else line.minor
+        supported.add_row(
+            name,
+            line.version,
+            line.envoy,
+            f">= {line.min_kubernetes}",
+            line.kyma_releases,
+            line.end_of_support,
+        )
+    out.print(supported)
 
 
 def check_upgrade_command(

@@ -2,8 +2,10 @@
 Service, so Istio's own sidecar injector and config validation answer the API server.
 
 On the local cluster istiod's Pod is only played by kwok. ``Istiod`` follows what ``istioctl install``
-leaves in ``istio-system`` and runs the binary built from the same Istio pin (``testenv/build
-pilot-discovery``) in its place:
+leaves in ``istio-system`` and runs a pilot-discovery binary in its place: the one of the installed
+release when the tool directory has it (``pilot-discovery-1.29.1`` for the ``discovery`` image
+``.../pilot:1.29.1-distroless``, built by ``testenv/build istio-1.29``), else ``pilot-discovery``
+(``testenv/build pilot-discovery``, the default pin):
 
 * the Service's ClusterIP is added to ``lo`` in the private network namespace (never on a host: it
   refuses outside one) and every istiod listener binds to it, the webhook on 443 where the API server
@@ -13,23 +15,29 @@ pilot-discovery``) in its place:
   has checked that it answers, as in a real cluster;
 * it reads the cluster through the admin kubeconfig and takes the literal env of the installed
   ``discovery`` container, so it injects with the templates and mesh config istioctl installed;
-* a background loop restarts it when Istio is installed anew (a new Service or injector ConfigMap) or
+* a background loop restarts it when Istio is installed anew (a new Service or injector ConfigMap), when
+  an upgrade in place changes the ``discovery`` image to a release that another binary serves, or when
   the process died, and stops it when Istio is uninstalled.
 """
 
 import base64
 import contextlib
 import http.client
+import logging
+import os
+import re
 import shutil
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
 from lightkube import ApiError, Client
+from lightkube.models.core_v1 import Container
 from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Service
@@ -40,16 +48,53 @@ from kyma_istio.devenv.cluster import LocalCluster
 INJECTOR_CONFIG_MAP = "istio-sidecar-injector"
 """The injection templates and values istioctl installs; istiod skips injection when it is missing."""
 
+PILOT_DISCOVERY = "pilot-discovery"
+"""The fallback binary (``testenv/pilot-discovery``'s pin); a release line's binary is
+``pilot-discovery-<release>``."""
+
+DISCOVERY_CONTAINER = "discovery"
+"""istiod's container in the installed Deployment: its image tag names the installed release."""
+
+_RELEASE = re.compile(r"\d+\.\d+\.\d+")
+
+log = logging.getLogger(__name__)
+
 _Kind = TypeVar("_Kind", Service, ConfigMap, Deployment)
+
+
+def image_release(image: str | None) -> str | None:
+    """The Istio release an image tag names: ``docker.io/istio/pilot:1.29.1-distroless`` -> ``1.29.1``;
+    ``None`` for no image, no tag (a digest only) or a tag that is no release (``latest``, ``1.29-dev``)."""
+    if not image:
+        return None
+    reference = image.split("@", 1)[0]
+    name, _, tag = reference.rpartition(":")
+    if not name or "/" in tag:  # no tag; the colon was a registry's port
+        return None
+    release = tag.removeprefix("v").split("-", 1)[0]
+    return release if _RELEASE.fullmatch(release) else None
+
+
+def pilot_discovery_for(image: str | None, available: Collection[str]) -> str:
+    """The binary to serve an istiod of ``image``: ``pilot-discovery-<release>`` when ``available`` (the
+    tool directory's names) has it, else the fallback ``pilot-discovery``."""
+    release = image_release(image)
+    wanted = f"{PILOT_DISCOVERY}-{release}" if release else None
+    return wanted if wanted is not None and wanted in available else PILOT_DISCOVERY
 
 
 @dataclass(frozen=True)
 class Install:
-    """What identifies one installation of Istio: a re-install after an uninstall changes it."""
+    """What identifies one installation of Istio and the binary that serves it: a re-install after an
+    uninstall changes it, and so does an upgrade in place whose release another binary serves."""
 
     service_uid: str
     address: str
     injector_uid: str
+    binary: str = PILOT_DISCOVERY
+    """The pilot-discovery binary (a name in the tool directory) chosen for the installed image."""
+    image: str | None = field(default=None, compare=False)
+    """The installed ``discovery`` image; a change that keeps the binary restarts nothing."""
 
 
 class Istiod:
@@ -73,7 +118,9 @@ class Istiod:
         """How many times pilot-discovery was started."""
         self.startup_seconds: list[float] = []
         """Seconds from spawning pilot-discovery until it was ready, one entry per start."""
-        self._binary = tools.find_tool("pilot-discovery")
+        self.binary: Path | None = None
+        """The pilot-discovery binary of the latest start (``pilot-discovery-<release>`` or the fallback)."""
+        self._fallback = tools.find_tool(PILOT_DISCOVERY)
         self._ca = pki.read_ca(cluster.layout.pki)
         self._directory = cluster.workdir / "istiod"
         self._lock = threading.RLock()
@@ -189,15 +236,26 @@ class Istiod:
         address = service.spec.clusterIP if service.spec else None
         if not address or address == "None":
             return None
+        image = _discovery_image(self._get(Deployment, self.service))
         return Install(
-            service_uid=service.metadata.uid or "", address=address, injector_uid=injector.metadata.uid or ""
+            service_uid=service.metadata.uid or "",
+            address=address,
+            injector_uid=injector.metadata.uid or "",
+            binary=pilot_discovery_for(image, _pilot_discoveries(self._fallback.parent)),
+            image=image,
         )
 
     def _launch(self, install: Install) -> None:
         self._take_address(install.address)
         files = self._write_files()
         deployment = self._get(Deployment, self.service)
-        argv = components.istiod_args(self._binary, address=install.address, files=files)
+        binary = self._fallback.parent / install.binary
+        self.binary = binary
+        message = _choice_message(install, binary.parent)
+        log.info("istiod: %s", message)
+        with self.log.open("a") as sink:  # the same line in istiod.log, before this start's output
+            sink.write(f"kyma-istio: {message}\n")
+        argv = components.istiod_args(binary, address=install.address, files=files)
         environment = components.istiod_environment(
             _discovery_env(deployment),
             namespace=self.namespace,
@@ -276,11 +334,42 @@ class Istiod:
         return bool(hooks) and all(hook.clientConfig.caBundle == bundle for hook in hooks)
 
 
-def _discovery_env(deployment: Deployment | None) -> list[dict[str, object]]:
+def _choice_message(install: Install, directory: Path) -> str:
+    release = image_release(install.image)
+    if install.binary != PILOT_DISCOVERY:
+        return f"running {install.binary} for the installed image {install.image}"
+    if release is None:
+        return f"running the fallback {PILOT_DISCOVERY} for the installed image {install.image}"
+    return (
+        f"running the fallback {PILOT_DISCOVERY} (testenv/pilot-discovery's pin) for the installed image "
+        f"{install.image}: no {PILOT_DISCOVERY}-{release} in {directory} "
+        f"(testenv/build istio-{release.rpartition('.')[0]} builds it)"
+    )
+
+
+def _discovery_container(deployment: Deployment | None) -> Container | None:
     spec = deployment.spec.template.spec if deployment and deployment.spec else None
     containers = spec.containers if spec else []
-    discovery = next((c for c in containers if c.name == "discovery"), None)
+    return next((c for c in containers if c.name == DISCOVERY_CONTAINER), None)
+
+
+def _discovery_env(deployment: Deployment | None) -> list[dict[str, object]]:
+    discovery = _discovery_container(deployment)
     return [item.to_dict() for item in (discovery.env or [])] if discovery else []
+
+
+def _discovery_image(deployment: Deployment | None) -> str | None:
+    discovery = _discovery_container(deployment)
+    return discovery.image if discovery else None
+
+
+def _pilot_discoveries(directory: Path) -> frozenset[str]:
+    """The names of the executable pilot-discovery binaries in the tool directory."""
+    return frozenset(
+        path.name
+        for path in directory.glob(f"{PILOT_DISCOVERY}*")
+        if path.is_file() and os.access(path, os.X_OK)
+    )
 
 
 def _ready(address: str) -> bool:

@@ -31,7 +31,9 @@ from typing import Any, Final
 
 import yaml
 
+from kyma_istio import lines
 from kyma_istio.installer import summary
+from kyma_istio.lines import Line
 
 PATH_VARIABLES: Final = ("ISTIOCTL_PATH", "ISTIO_INSTALL_BIN_PATH")
 """Environment variables naming the istioctl binary, in order of precedence."""
@@ -82,10 +84,13 @@ def _executable(path: Path) -> bool:
 def find_istioctl(
     explicit: Path | None = None,
     *,
+    line: Line = lines.DEFAULT,
     environ: Mapping[str, str] | None = None,
     testenv_binary: Path = TESTENV_BINARY,
 ) -> Path:
-    """The istioctl to run: ``explicit`` (a CLI flag), a path variable, ``PATH``, then the testenv build."""
+    """The istioctl to run: ``explicit`` (a CLI flag), a path variable, then the line's own istioctl
+    (``istioctl-<version>``) on ``PATH`` or from the testenv build, then, for the default line only, a
+    plain ``istioctl`` (the image's and the testenv's, built from the default line's pin)."""
     if explicit is not None:
         if not _executable(explicit.expanduser()):
             raise IstioctlNotFoundError(f"istioctl path {explicit} is not an executable file")
@@ -97,13 +102,17 @@ def find_istioctl(
             if not _executable(Path(value).expanduser()):
                 raise IstioctlNotFoundError(f"{variable}={value} is not an executable file")
             return Path(value).expanduser()
-    on_path = shutil.which("istioctl", path=env.get("PATH", ""))
-    if on_path:
-        return Path(on_path)
-    if _executable(testenv_binary.expanduser()):
-        return testenv_binary.expanduser()
+    names = [line.istioctl] + (["istioctl"] if line.minor == lines.DEFAULT.minor else [])
+    for name in names:
+        on_path = shutil.which(name, path=env.get("PATH", ""))
+        if on_path:
+            return Path(on_path)
+        built = testenv_binary.expanduser().with_name(name)
+        if _executable(built):
+            return built
     raise IstioctlNotFoundError(
-        f"istioctl not found: set {PATH_VARIABLES[0]} to its path, put it on PATH, or run testenv/build"
+        f"istioctl of Istio {line.version} not found ({' or '.join(names)}): set {PATH_VARIABLES[0]} to its "
+        f"path, put it on PATH, or run testenv/build istio-{line.minor}"
     )
 
 

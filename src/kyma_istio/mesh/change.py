@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.mesh.lastapplied import LastApplied, parse_last_applied, render_last_applied
@@ -138,7 +137,7 @@ def gateway_restart_needed(spec: IstioSpec, last: LastApplied | None, restarted_
     return bool(gateway_settings_changed(spec, last))
 
 
-def what_changed(cr: Mapping[str, Any], spec: IstioSpec, *, tag: str = pins.ISTIO_TAG) -> Change:
+def what_changed(cr: Mapping[str, Any], spec: IstioSpec, *, tag: str) -> Change:
     """The change ``spec`` at ``tag`` makes to what ``cr``'s annotations record; ValueError when the
     last-applied annotation does not parse."""
     last = read_last_applied(cr)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kyma_istio import pins
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.lines import Line
 from kyma_istio.mesh import profile as profiles
 from kyma_istio.mesh.merge import merge
 
@@ -57,9 +57,9 @@ def desired_istio(
     *,
     hub: str,
     experimental: bool,
-    tag: str = pins.ISTIO_TAG,
+    line: Line,
 ) -> DesiredIstio:
-    """The IstioOperator ``spec`` gives on ``cluster`` with images from ``hub`` at ``tag``.
+    """The IstioOperator of ``line`` that ``spec`` gives on ``cluster`` with images from ``hub``.
 
     ``ValueError``, ``KeyError`` or ``TypeError`` when the spec cannot be merged into the profile.
     """
@@ -68,7 +68,7 @@ def desired_istio(
         profile=cluster.profile,
         flavour=cluster.flavour,
         hub=hub,
-        tag=tag,
+        line=line,
         experimental_enabled=experimental,
     )
     return DesiredIstio(iop=iop, iop_hash=iop_hash(iop))

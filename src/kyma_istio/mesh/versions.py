@@ -1,10 +1,11 @@
 """Which Istio version changes the operator performs (spec section 4).
 
 Istio supports in-place upgrades of one minor version at a time and no downgrades, so before installing,
-the version recorded in the CR's last-applied annotation (the *current* tag) is compared with the version
-this release ships (the *target* tag, ``pins.ISTIO_TAG``). Only ``major.minor.patch`` counts: a flavour
-change such as ``-distroless`` to ``-debug`` is no version change. The refusal messages are Kyma's, word
-for word, because users search for them; ``path`` adds what would work instead.
+the version recorded in the CR's last-applied annotation (the *current* tag) is compared with the tag of
+the line the operator targets (the *target* tag, :mod:`kyma_istio.lines`). Only ``major.minor.patch``
+counts: a flavour change such as ``-distroless`` to ``-debug`` is no version change. The refusal messages
+are Kyma's, word for word, because users search for them; ``path`` adds what would work instead, naming
+the lines of this build that do.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 
 import semver
 
-from kyma_istio import pins
 from kyma_istio.api import names
+from kyma_istio.lines import LINES
 
 _CORE = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?(?=$|[-+])")
 """Two or three numeric parts, then the end, a flavour or build metadata."""
@@ -73,7 +74,7 @@ def parse_tag(tag: str) -> semver.Version:
         raise ValueError(f"Istio version tag {tag!r} is not valid semver: {error}") from error
 
 
-def decide_upgrade(current_tag: str | None, target_tag: str = pins.ISTIO_TAG) -> VersionDecision:
+def decide_upgrade(current_tag: str | None, target_tag: str) -> VersionDecision:
     """Whether going from ``current_tag`` to ``target_tag`` is allowed, and why not.
 
     ``current_tag`` is ``None`` when the CR has no last-applied annotation (first install); an empty or
@@ -147,19 +148,53 @@ def _unreadable(current_tag: str, target: semver.Version, error: ValueError) -> 
     )
 
 
+def accepting_lines(current: semver.Version) -> list[str]:
+    """The lines of this build that may target an installation of ``current``: its own minor at the
+    same or a later patch, or the next minor."""
+    found = []
+    for line in LINES:
+        version = semver.Version.parse(line.version)
+        same_minor = (version.major, version.minor) == (current.major, current.minor) and version >= current
+        next_minor = version.major == current.major and version.minor == current.minor + 1
+        if same_minor or next_minor:
+            found.append(line.minor)
+    return found
+
+
+def _installed_and_target(current: semver.Version, target: semver.Version) -> str:
+    return f"installed {current.finalize_version()}; target {target.finalize_version()}"
+
+
 def _downgrade_path(current: semver.Version, target: semver.Version) -> str:
-    """Name the oldest release line that still accepts the installed version."""
-    floor = str(current) if current.minor == target.minor else f"{current.major}.{current.minor}"
-    return f"install a release of this operator that ships Istio {floor} or later"
+    """Name the lines of this build that accept the installed version, or say that none does."""
+    lines = accepting_lines(current)
+    head = _installed_and_target(current, target)
+    if lines:
+        return f"{head}: set the operator's Istio line to {' or '.join(lines)} (--istio-line)"
+    floor = (
+        str(current.finalize_version())
+        if current.minor == target.minor
+        else f"{current.major}.{current.minor}"
+    )
+    return (
+        f"{head}: no line of this build installs Istio {floor} or later of that minor; keep the operator "
+        "that installed it"
+    )
 
 
 def _minor_steps_path(current: semver.Version, target: semver.Version) -> str:
-    """The releases to pass through, one minor version at a time."""
+    """The minors to pass through, one at a time, with the line to set first, or the minors this build
+    has no line for."""
     steps = [f"{current.major}.{minor}" for minor in range(current.minor + 1, target.minor)]
-    if len(steps) == 1:
-        return f"upgrade to a release of this operator that ships Istio {steps[0]} first, then to this one"
+    head = _installed_and_target(current, target)
     listed = ", then ".join(steps) if len(steps) <= _MANY_STEPS else f"{steps[0]} through {steps[-1]}"
-    return (
-        f"upgrade through releases of this operator that ship Istio {listed}, one minor version at a "
-        "time, then to this one"
-    )
+    have = {line.minor for line in LINES}
+    missing = [step for step in steps if step not in have]
+    if missing:
+        shown = ", ".join(missing) if len(missing) <= _MANY_STEPS else f"{missing[0]} through {missing[-1]}"
+        return (
+            f"{head}: Istio moves one minor at a time ({listed}); this build has no line for {shown}: "
+            "upgrade through those with the operator releases that ship them, then come back"
+        )
+    first = f"set the operator's Istio line to {steps[0]} (--istio-line)"
+    return f"{head}: {first}, then one minor at a time ({listed})"

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.installer.istioctl import Istioctl
+from kyma_istio.lines import Line
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Flavour, Profile
 from kyma_istio.resources import inventory
@@ -37,10 +39,13 @@ INSTALL_EXTRAS: Final[tuple[dict[str, Any], ...]] = (
 """Objects ``istioctl install`` writes that ``manifest generate`` does not print (istioctl 1.23 source)."""
 
 
-def iops() -> list[dict[str, Any]]:
-    """The IstioOperator of an empty CR for every profile and flavour (experimental fields add no kind)."""
+def iops(line: Line = lines.DEFAULT) -> list[dict[str, Any]]:
+    """The IstioOperator of an empty CR for every profile and flavour (experimental fields add no kind),
+    on ``line`` (the inventory is measured with that line's istioctl)."""
     return [
-        merge(IstioSpec(), profile=profile, flavour=flavour) for profile in Profile for flavour in Flavour
+        merge(IstioSpec(), profile=profile, flavour=flavour, line=line)
+        for profile in Profile
+        for flavour in Flavour
     ]
 
 

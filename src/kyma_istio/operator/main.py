@@ -109,7 +109,7 @@ def build_apps(metrics: Metrics, ready: asyncio.Event) -> tuple[web.Application,
 def assemble(options: Options, kube: Kube, metrics: Metrics, cluster: Resolved | None = None) -> Controller:
     """The controller with its dependencies, ready to run; kopf logs in to ``cluster`` too."""
     tool = istioctl.Istioctl(
-        istioctl.find_istioctl(options.istioctl_path),
+        istioctl.find_istioctl(options.istioctl_path, line=options.settings.line),
         kubeconfig=options.kubeconfig,
         context=options.context,
         log=log.getChild("istioctl"),
@@ -138,7 +138,7 @@ async def serve(options: Options, *, stop: asyncio.Event | None = None) -> None:
     limiter = TokenBucket(options.rate_limiter_frequency, options.rate_limiter_burst)
     kube = Kube.connect(resolved=cluster, limiter=limiter)
     log.info("connecting to %s", cluster.target, extra={"step": "startup"})
-    metrics = Metrics()
+    metrics = Metrics(line=options.settings.line)
     ready = asyncio.Event()
     metrics_app, probes_app = build_apps(metrics, ready)
     runners = [

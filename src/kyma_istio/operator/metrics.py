@@ -20,8 +20,9 @@ from prometheus_client import (
     ProcessCollector,
 )
 
-from kyma_istio import __version__, pins
+from kyma_istio import __version__, lines
 from kyma_istio.api.v1alpha2 import State
+from kyma_istio.lines import Line
 
 REVISION_ENV = "KYMA_ISTIO_REVISION"
 """The source revision the image was built from (set by the image build); ``unknown`` without it."""
@@ -31,7 +32,11 @@ class Metrics:
     """The operator's metrics; implements the reconcile ``Observer`` protocol."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        line: Line = lines.DEFAULT,
     ) -> None:
         self.registry = registry or CollectorRegistry()
         self._clock = clock
@@ -44,7 +49,7 @@ class Metrics:
         )
         self.build_info.labels(
             version=__version__,
-            istio_version=pins.ISTIO_VERSION,
+            istio_version=line.version,
             revision=os.environ.get(REVISION_ENV, "unknown"),
         ).set(1)
         self.errors = Counter(
@@ -87,7 +92,7 @@ class Metrics:
             "kyma_istio_cr_state", "1 for the Istio CR's current state.", ["state"], registry=r
         )
         self.version = Info("kyma_istio_istio", "The Istio version this operator installs.", registry=r)
-        self.version.info({"version": pins.ISTIO_VERSION, "tag": pins.ISTIO_TAG, "envoy": pins.ENVOY_VERSION})
+        self.version.info({"version": line.version, "tag": line.tag, "envoy": line.envoy})
         self.proxies = Gauge(
             "kyma_istio_sidecar_proxies",
             "Sidecar proxies by status at the last pass.",

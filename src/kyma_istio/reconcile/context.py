@@ -15,12 +15,16 @@ from typing import Any, Protocol
 
 from kyma_istio.installer import istioctl
 from kyma_istio.k8s.seam import EventSink, KubeApi
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
+from kyma_istio.lines import Line
 
 
 @dataclass(frozen=True)
 class Settings:
     """Operator settings; the defaults are the reference's (spec section 11.1) where it has one."""
 
+    line: Line = DEFAULT_LINE
+    """The Istio release line to install (``--istio-line``): version, tag, the line's istioctl."""
     hub: str | None = None
     """Registry of Istio's images (pilot, proxyv2, install-cni); None: the running istiod's, else
     the default hub (``mesh.takeover``)."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kyma_istio import __version__, pins
+from kyma_istio import __version__
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.api.events import EventReason
@@ -46,7 +46,7 @@ async def record_annotations(cr: dict[str, Any], wanted: dict[str, str], deps: D
 async def write_last_applied(cr: dict[str, Any], spec: IstioSpec, hash_: str, deps: Deps) -> dict[str, Any]:
     """Record what was applied, last, so a failed pass never claims a version it did not reach."""
     wanted = {
-        names.LAST_APPLIED_ANNOTATION: lastapplied.render_last_applied(spec, pins.ISTIO_TAG),
+        names.LAST_APPLIED_ANNOTATION: lastapplied.render_last_applied(spec, deps.settings.line.tag),
         names.IOP_HASH_ANNOTATION: hash_,
     }
     return await record_annotations(cr, wanted, deps)
@@ -94,7 +94,7 @@ async def install(
     except errors.ClusterError as err:
         return c.INSTALL_CHECK_FAILED.problem(f"cannot read the installed istiod: {err}")
     try:
-        wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental)
+        wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental, line=settings.line)
     except (ValueError, KeyError, TypeError) as err:
         return c.MERGE_FAILED.problem(str(err))
     installed = Installed(
@@ -112,7 +112,7 @@ async def install(
 async def _version_rule(cr: dict[str, Any], change: Change, deps: Deps) -> c.Problem | None:
     if change.last is None:
         return None
-    decision = decide_upgrade(change.last.istio_tag, pins.ISTIO_TAG)
+    decision = decide_upgrade(change.last.istio_tag, deps.settings.line.tag)
     if decision.verdict is not Verdict.NOT_ALLOWED:
         return None
     path = f" To proceed: {decision.path}." if decision.path else ""
@@ -136,12 +136,14 @@ async def _install(work: _Work) -> c.Problem | None:
         )
         return None
     hub = work.installed.iop["spec"]["hub"]
-    started = f"Installing Istio {pins.ISTIO_VERSION} ({work.cluster.profile} profile, hub {hub})"
+    started = (
+        f"Installing Istio {work.deps.settings.line.version} ({work.cluster.profile} profile, hub {hub})"
+    )
     await announce(deps.events, cr, EventReason.INSTALL_STARTED, started)
     result = await deps.installer.install(work.installed.iop)
     deps.observer.observe_install(result.duration_s, result.ok)
     if result.ok:
-        done = f"Istio {pins.ISTIO_VERSION} installed in {result.duration_s:.1f}s"
+        done = f"Istio {work.deps.settings.line.version} installed in {result.duration_s:.1f}s"
         await announce(deps.events, cr, EventReason.INSTALL_SUCCEEDED, done)
         # Recorded now, not at Ready: a pass that continues restarts or retries a warning skips istioctl.
         try:
@@ -177,7 +179,7 @@ async def _warden_label(work: _Work) -> c.Problem | None:
 
 async def _version_error(deps: Deps) -> str | None:
     pods = await deps.kube.list_all(kinds.POD, namespace=names.ISTIO_NAMESPACE)
-    return podversions.verify_pod_versions(pods, pins.ISTIO_VERSION)
+    return podversions.verify_pod_versions(pods, deps.settings.line.version)
 
 
 async def _verify(work: _Work) -> c.Problem | None:

@@ -102,7 +102,7 @@ class Pass:
             await self._write_status()
             return await self._delete()
         try:
-            change = what_changed(self.cr, spec)
+            change = what_changed(self.cr, spec, tag=self.deps.settings.line.tag)
         except ValueError as err:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
         if not self._is_quiet(change):

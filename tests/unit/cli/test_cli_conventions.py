@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kyma_istio import pins
 from kyma_istio.cli import boundary
 from kyma_istio.cli.main import app
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "samples" / "istio-default.yaml"
 KYMA_ISTIO = Path(sys.executable).parent / "kyma-istio"
@@ -30,9 +30,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def test_data_commands_print_json_and_yaml(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     load = json.loads if fmt == "json" else yaml.safe_load
     code, out = _run(capsys, "version", "-o", fmt)
-    assert (code, load(out)["istio"]) == (0, pins.ISTIO_VERSION)
+    assert (code, load(out)["istio"]) == (0, DEFAULT_LINE.version)
     code, out = _run(capsys, "check-upgrade", "1.22.3", "-o", fmt)
-    assert (code, load(out)["allowed"], load(out)["to"]) == (0, True, pins.ISTIO_TAG)
+    assert (code, load(out)["allowed"], load(out)["to"]) == (0, True, DEFAULT_LINE.tag)
     code, out = _run(capsys, "check-upgrade", "1.21.0", "-o", fmt)
     assert (code, load(out)["verdict"]) == (1, "NotAllowed") or (code, load(out)["allowed"]) == (1, False)
     code, out = _run(capsys, "crd", "-o", fmt)

@@ -11,6 +11,7 @@ from rich.console import Console
 from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.cli.render import render_command
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 SAMPLES = Path(__file__).resolve().parents[3] / "deploy" / "samples"
 
@@ -93,7 +94,7 @@ def test_output_goes_to_stdout_by_default(capsys: pytest.CaptureFixture[str]) ->
     assert render_command(SAMPLES / "istio-default.yaml") == 0
 
     captured = capsys.readouterr()
-    assert spec_of(captured.out)["tag"] == pins.ISTIO_TAG
+    assert spec_of(captured.out)["tag"] == DEFAULT_LINE.tag
     assert captured.err == ""
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 import kyma_istio
-from kyma_istio import pins
 from kyma_istio.cli.versions import check_upgrade_command, version_command
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 
 def words(text: str) -> str:
@@ -19,18 +19,28 @@ def words(text: str) -> str:
 def test_the_version_table_names_every_pinned_version(capsys: pytest.CaptureFixture[str]) -> None:
     version_command()
     out = capsys.readouterr().out
-    for value in (kyma_istio.__version__, pins.ISTIO_VERSION, pins.ENVOY_VERSION, pins.ISTIO_TAG):
+    for value in (kyma_istio.__version__, DEFAULT_LINE.version, DEFAULT_LINE.envoy, DEFAULT_LINE.tag):
         assert value in out
 
 
 def test_the_json_version_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
     version_command("json")
-    assert json.loads(capsys.readouterr().out) == {
+    facts = json.loads(capsys.readouterr().out)
+    listed = facts.pop("lines")
+    assert facts == {
         "operator": kyma_istio.__version__,
-        "istio": pins.ISTIO_VERSION,
-        "envoy": pins.ENVOY_VERSION,
-        "istioTag": pins.ISTIO_TAG,
+        "istio": DEFAULT_LINE.version,
+        "envoy": DEFAULT_LINE.envoy,
+        "istioTag": DEFAULT_LINE.tag,
     }
+    assert [entry["line"] for entry in listed] == ["1.23", "1.24", "1.25", "1.26", "1.27", "1.28", "1.29"]
+    assert [entry["line"] for entry in listed if entry["default"]] == [DEFAULT_LINE.minor]
+    newest = listed[-1]
+    assert (newest["istio"], newest["istioTag"], newest["kymaReleases"]) == (
+        "1.29.1",
+        "1.29.1-distroless",
+        "1.27",
+    )
 
 
 @pytest.mark.parametrize(
@@ -54,7 +64,7 @@ def test_a_refused_change_exits_one_with_message_and_path(capsys: pytest.Capture
     out = words(capsys.readouterr().out)
     assert "verdict: not-allowed" in out
     assert "the difference between versions exceed one minor version" in out
-    assert "what works: upgrade to a release of this operator that ships Istio 1.22 first" in out
+    assert "what works: installed 1.21.4; target 1.23.2: Istio moves one minor at a time (1.22)" in out
 
 
 def test_a_downgrade_exits_one(capsys: pytest.CaptureFixture[str]) -> None:

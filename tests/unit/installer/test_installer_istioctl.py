@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kyma_istio import lines
 from kyma_istio.installer import istioctl
 from kyma_istio.installer.istioctl import Istioctl, IstioctlError, IstioctlNotFoundError
 
@@ -300,9 +301,28 @@ def test_path_is_searched_before_the_testenv_build(tmp_path: Path) -> None:
 
 
 def test_the_testenv_build_is_the_last_resort(tmp_path: Path) -> None:
-    testenv = executable(tmp_path / "testenv-istioctl")
+    testenv = executable(tmp_path / "istioctl")
 
     assert istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=testenv) == testenv
+
+
+def test_another_line_runs_its_own_istioctl_never_the_plain_one(tmp_path: Path) -> None:
+    executable(tmp_path / "istioctl")
+    newest = lines.line("1.29")
+    with pytest.raises(IstioctlNotFoundError, match=r"istioctl-1\.29\.1.*testenv/build istio-1\.29"):
+        istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl", line=newest)
+    own = executable(tmp_path / "istioctl-1.29.1")
+
+    assert (
+        istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl", line=newest) == own
+    )
+
+
+def test_the_default_line_prefers_its_versioned_istioctl(tmp_path: Path) -> None:
+    executable(tmp_path / "istioctl")
+    versioned = executable(tmp_path / f"istioctl-{lines.DEFAULT.version}")
+
+    assert istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl") == versioned
 
 
 def test_nothing_found_tells_which_variable_to_set(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.desired import ClusterFacts, cluster_facts, desired_istio
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import CloudProvider, Flavour, Profile
@@ -38,9 +39,12 @@ def test_the_desired_istio_is_the_merge_for_the_cluster_with_a_stable_hash() -> 
     spec = IstioSpec.model_validate({"config": {"numTrustedProxies": 2}})
     cluster = ClusterFacts(Profile.PRODUCTION, Flavour.UNKNOWN, CloudProvider.OTHER)
 
-    first = desired_istio(spec, cluster, hub="my.registry/istio", experimental=False)
-    again = desired_istio(spec, cluster, hub="my.registry/istio", experimental=False)
+    first = desired_istio(spec, cluster, hub="my.registry/istio", experimental=False, line=DEFAULT_LINE)
+    again = desired_istio(spec, cluster, hub="my.registry/istio", experimental=False, line=DEFAULT_LINE)
 
-    assert first.iop == merge(spec, profile=Profile.PRODUCTION, hub="my.registry/istio")
+    assert first.iop == merge(spec, profile=Profile.PRODUCTION, hub="my.registry/istio", line=DEFAULT_LINE)
     assert first.iop_hash == again.iop_hash
-    assert desired_istio(spec, cluster, hub="other/istio", experimental=False).iop_hash != first.iop_hash
+    assert (
+        desired_istio(spec, cluster, hub="other/istio", experimental=False, line=DEFAULT_LINE).iop_hash
+        != first.iop_hash
+    )

@@ -6,6 +6,7 @@ import pytest
 
 from kyma_istio import pins
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import (
     ProxyResourcesMissingError,
     expected_proxy_image,
@@ -19,7 +20,7 @@ REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 
 
 def merged(spec: dict[str, Any], profile: Profile = Profile.PRODUCTION, **options: Any) -> dict[str, Any]:
-    return merge(IstioSpec.model_validate(spec), profile=profile, **options)
+    return merge(IstioSpec.model_validate(spec), profile=profile, **options, line=DEFAULT_LINE)
 
 
 def pilot_k8s(iop: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +233,7 @@ def test_missing_proxy_resources_altogether_is_an_error() -> None:
 
 
 def test_the_expected_proxy_image_is_hub_proxyv2_and_tag() -> None:
-    assert expected_proxy_image(merged({})) == f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}"
+    assert expected_proxy_image(merged({})) == f"{pins.DEFAULT_HUB}/proxyv2:{DEFAULT_LINE.tag}"
     assert (
         expected_proxy_image(merged({}, hub=pins.KYMA_HUB))
         == "europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:1.23.2-distroless"

@@ -5,12 +5,13 @@ from typing import Any
 import pytest
 
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import Profile
 
 
 def merged(spec: dict[str, Any], profile: Profile = Profile.PRODUCTION) -> dict[str, Any]:
-    return merge(IstioSpec.model_validate(spec), profile=profile)
+    return merge(IstioSpec.model_validate(spec), profile=profile, line=DEFAULT_LINE)
 
 
 def providers(iop: dict[str, Any]) -> list[dict[str, Any]]:

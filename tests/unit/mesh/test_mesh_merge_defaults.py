@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
-from kyma_istio import pins
+from kyma_istio import lines, pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import load_template, merge
 from kyma_istio.mesh.profile import Profile
 
@@ -24,12 +25,12 @@ def at(document: dict[str, Any], path: str) -> Any:
 
 @pytest.fixture(scope="module")
 def production() -> dict[str, Any]:
-    return merge(IstioSpec(), profile=Profile.PRODUCTION)
+    return merge(IstioSpec(), profile=Profile.PRODUCTION, line=DEFAULT_LINE)
 
 
 @pytest.fixture(scope="module")
 def evaluation() -> dict[str, Any]:
-    return merge(IstioSpec(), profile=Profile.EVALUATION)
+    return merge(IstioSpec(), profile=Profile.EVALUATION, line=DEFAULT_LINE)
 
 
 def test_the_header_names_kymas_istio_operator_in_istio_system(production: dict[str, Any]) -> None:
@@ -45,16 +46,16 @@ def test_the_header_names_kymas_istio_operator_in_istio_system(production: dict[
 
 @pytest.mark.parametrize("profile", list(Profile))
 def test_hub_and_tag_default_to_the_pins(profile: Profile) -> None:
-    spec = merge(IstioSpec(), profile=profile)["spec"]
+    spec = merge(IstioSpec(), profile=profile, line=DEFAULT_LINE)["spec"]
 
-    assert (spec["hub"], spec["tag"]) == (pins.DEFAULT_HUB, pins.ISTIO_TAG)
+    assert (spec["hub"], spec["tag"]) == (pins.DEFAULT_HUB, DEFAULT_LINE.tag)
     assert spec["tag"] == "1.23.2-distroless"
 
 
 def test_hub_and_tag_come_from_the_arguments_not_the_template() -> None:
-    spec = merge(IstioSpec(), profile=Profile.PRODUCTION, hub=pins.KYMA_HUB, tag="1.23.3-debug")["spec"]
+    spec = merge(IstioSpec(), profile=Profile.PRODUCTION, hub=pins.KYMA_HUB, line=lines.at("1.23.3"))["spec"]
 
-    assert (spec["hub"], spec["tag"]) == (pins.KYMA_HUB, "1.23.3-debug")
+    assert (spec["hub"], spec["tag"]) == (pins.KYMA_HUB, "1.23.3-distroless")
     assert "hub" not in load_template(Profile.PRODUCTION)["spec"]
     assert "tag" not in load_template(Profile.EVALUATION)["spec"]
 
@@ -358,9 +359,9 @@ def test_each_call_gets_its_own_copy_of_the_template() -> None:
     assert (
         load_template(Profile.PRODUCTION)["spec"]["components"]["pilot"]["k8s"]["hpaSpec"]["minReplicas"] == 2
     )
-    assert merge(IstioSpec(), profile=Profile.PRODUCTION)["spec"]["components"]["pilot"]["k8s"][
-        "hpaSpec"
-    ] == {
+    assert merge(IstioSpec(), profile=Profile.PRODUCTION, line=DEFAULT_LINE)["spec"]["components"]["pilot"][
+        "k8s"
+    ]["hpaSpec"] == {
         "minReplicas": 2,
         "maxReplicas": 5,
     }

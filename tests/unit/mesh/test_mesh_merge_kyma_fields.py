@@ -18,6 +18,7 @@ from hypothesis import given
 from test_mesh_merge_properties import options, specs
 
 from kyma_istio.api.v1alpha2 import Istio, IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.merge.components import apply_egress_gateway
 from kyma_istio.mesh.merge.experimental import apply_experimental
@@ -40,9 +41,9 @@ def _spec(path: Path) -> IstioSpec:
 
 def mesh(raw: dict[str, Any], *, experimental: bool = False) -> dict[str, Any]:
     spec = IstioSpec.model_validate(raw)
-    result: dict[str, Any] = merge(spec, profile=Profile.PRODUCTION, experimental_enabled=experimental)[
-        "spec"
-    ]
+    result: dict[str, Any] = merge(
+        spec, profile=Profile.PRODUCTION, experimental_enabled=experimental, line=DEFAULT_LINE
+    )["spec"]
     return result
 
 
@@ -54,7 +55,7 @@ def mesh(raw: dict[str, Any], *, experimental: bool = False) -> dict[str, Any]:
 def test_a_cr_of_before_renders_byte_identical_to_before(sample: str, profile: Profile) -> None:
     spec = _spec(BEFORE / f"{sample}.yaml")
 
-    rendered = _render(merge(spec, profile=profile, experimental_enabled=True))
+    rendered = _render(merge(spec, profile=profile, experimental_enabled=True, line=DEFAULT_LINE))
 
     assert rendered == (BEFORE / f"{sample}-{profile.value}.json").read_text(encoding="utf-8")
 
@@ -62,7 +63,7 @@ def test_a_cr_of_before_renders_byte_identical_to_before(sample: str, profile: P
 @given(specs, options)
 def test_each_new_step_leaves_a_cr_without_its_field_alone(raw: dict[str, Any], opts: dict[str, Any]) -> None:
     spec = IstioSpec.model_validate(raw)
-    iop = merge(spec, **opts)
+    iop = merge(spec, **opts, line=DEFAULT_LINE)
 
     for stepped in (
         apply_mesh_settings(iop, spec.config),
@@ -81,7 +82,9 @@ def test_each_new_step_leaves_a_cr_without_its_field_alone(raw: dict[str, Any], 
 
 @pytest.mark.parametrize("profile", list(Profile), ids=[p.value for p in Profile])
 def test_the_configured_sample_renders_its_golden_document(profile: Profile) -> None:
-    rendered = _render(merge(_spec(CONFIGURED), profile=profile, experimental_enabled=True))
+    rendered = _render(
+        merge(_spec(CONFIGURED), profile=profile, experimental_enabled=True, line=DEFAULT_LINE)
+    )
     golden = GOLDEN / f"istio-configured-{profile.value}.json"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(rendered, encoding="utf-8")

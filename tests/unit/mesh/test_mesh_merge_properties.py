@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kyma_istio.api.v1alpha2 import INT32_MAX, UINT32_MAX, IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import expected_proxy_resources, load_template, merge
 from kyma_istio.mesh.profile import Flavour, Profile
 
@@ -114,7 +115,9 @@ options = st.fixed_dictionaries(
 def test_merging_the_same_cr_twice_gives_the_same_document(raw: dict[str, Any], opts: dict[str, Any]) -> None:
     spec = IstioSpec.model_validate(raw)
 
-    assert merge(spec, **opts) == merge(IstioSpec.model_validate(raw), **opts)
+    assert merge(spec, **opts, line=DEFAULT_LINE) == merge(
+        IstioSpec.model_validate(raw), **opts, line=DEFAULT_LINE
+    )
 
 
 @given(specs, options)
@@ -123,7 +126,7 @@ def test_merging_modifies_neither_the_cr_nor_the_templates(raw: dict[str, Any], 
     spec_before = spec.model_dump()
     templates_before = {profile: load_template(profile) for profile in Profile}
 
-    result = merge(spec, **opts)
+    result = merge(spec, **opts, line=DEFAULT_LINE)
     # Changing the result must not reach back into the cached templates either.
     result["spec"]["components"]["pilot"]["k8s"]["env"].append({"name": "X", "value": "y"})
     result["spec"]["values"]["global"]["proxy"]["resources"]["limits"]["cpu"] = "changed"
@@ -145,7 +148,7 @@ def _expect(wire: dict[str, Any], actual: dict[str, Any]) -> None:
 @given(specs, options)
 def test_every_value_the_cr_sets_lands_in_the_output(raw: dict[str, Any], opts: dict[str, Any]) -> None:
     spec = IstioSpec.model_validate(raw)
-    iop = merge(spec, **opts)["spec"]
+    iop = merge(spec, **opts, line=DEFAULT_LINE)["spec"]
     components = raw.get("components", {})
 
     for name, k8s in (
@@ -170,7 +173,7 @@ def test_every_value_the_cr_sets_lands_in_the_output(raw: dict[str, Any], opts: 
 
 @given(specs, options)
 def test_the_expected_proxy_resources_are_always_complete(raw: dict[str, Any], opts: dict[str, Any]) -> None:
-    resources = expected_proxy_resources(merge(IstioSpec.model_validate(raw), **opts))
+    resources = expected_proxy_resources(merge(IstioSpec.model_validate(raw), **opts, line=DEFAULT_LINE))
 
     assert {bound: sorted(values) for bound, values in resources.items()} == {
         "requests": ["cpu", "memory"],

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kyma_istio import pins
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.versions import Verdict, decide_upgrade, parse_tag
 
 ALLOWED = {Verdict.INSTALL, Verdict.UPGRADE, Verdict.NO_CHANGE}
@@ -83,26 +83,53 @@ def test_refusals_are_worded_as_in_the_reference(current: str, target: str, mess
 
 
 @pytest.mark.parametrize(
-    ("current", "path"),
+    ("current", "target", "path"),
     [
-        ("1.21.4", "upgrade to a release of this operator that ships Istio 1.22 first, then to this one"),
         (
-            "1.20.0",
-            "upgrade through releases of this operator that ship Istio 1.21, then 1.22, "
-            "one minor version at a time, then to this one",
+            "1.21.4",
+            "1.23.2-distroless",
+            "installed 1.21.4; target 1.23.2: Istio moves one minor at a time (1.22); this build has no line "
+            "for 1.22: upgrade through those with the operator releases that ship them, then come back",
         ),
         (
             "1.2.0",
-            "upgrade through releases of this operator that ship Istio 1.3 through 1.22, "
-            "one minor version at a time, then to this one",
+            "1.23.2-distroless",
+            "installed 1.2.0; target 1.23.2: Istio moves one minor at a time (1.3 through 1.22); this build "
+            "has no line for 1.3 through 1.22: upgrade through those with the operator releases that ship "
+            "them, then come back",
         ),
-        ("1.24.1", "install a release of this operator that ships Istio 1.24 or later"),
-        ("1.23.3-distroless", "install a release of this operator that ships Istio 1.23.3 or later"),
-        ("2.0", "install a release of this operator that ships Istio 2.0 or later"),
+        (
+            "1.24.2",
+            "1.29.1-distroless",
+            "installed 1.24.2; target 1.29.1: set the operator's Istio line to 1.25 (--istio-line), then one "
+            "minor at a time (1.25 through 1.28)",
+        ),
+        (
+            "1.24.1",
+            "1.23.2-distroless",
+            "installed 1.24.1; target 1.23.2: set the operator's Istio line to 1.24 or 1.25 (--istio-line)",
+        ),
+        (
+            "1.29.2",
+            "1.29.1-distroless",
+            "installed 1.29.2; target 1.29.1: no line of this build installs Istio 1.29.2 or later of that "
+            "minor; keep the operator that installed it",
+        ),
+        (
+            "1.23.3-distroless",
+            "1.23.2-distroless",
+            "installed 1.23.3; target 1.23.2: set the operator's Istio line to 1.24 (--istio-line)",
+        ),
+        (
+            "2.0",
+            "1.23.2-distroless",
+            "installed 2.0.0; target 1.23.2: no line of this build installs Istio 2.0 or later of that "
+            "minor; keep the operator that installed it",
+        ),
     ],
 )
-def test_a_refusal_says_what_would_work(current: str, path: str) -> None:
-    assert decide_upgrade(current, "1.23.2-distroless").path == path
+def test_a_refusal_says_what_would_work_with_this_build(current: str, target: str, path: str) -> None:
+    assert decide_upgrade(current, target).path == path
 
 
 def test_a_major_upgrade_names_the_release_line_to_stay_on() -> None:
@@ -117,11 +144,11 @@ def test_versions_are_reported_as_full_semver_strings() -> None:
 
 
 def test_the_default_target_is_the_pinned_tag() -> None:
-    assert decide_upgrade(None).target == pins.ISTIO_TAG
+    assert decide_upgrade(None, DEFAULT_LINE.tag).target == DEFAULT_LINE.tag
 
 
 def test_a_missing_istio_tag_is_refused_with_a_clear_message() -> None:
-    decision = decide_upgrade("")
+    decision = decide_upgrade("", DEFAULT_LINE.tag)
     assert decision.message == (
         "current Istio version cannot be determined: the last applied configuration holds no IstioTag"
     )
@@ -131,7 +158,7 @@ def test_a_missing_istio_tag_is_refused_with_a_clear_message() -> None:
 
 
 def test_a_garbage_istio_tag_is_refused_naming_the_tag() -> None:
-    decision = decide_upgrade("latest")
+    decision = decide_upgrade("latest", DEFAULT_LINE.tag)
     assert decision.verdict is Verdict.NOT_ALLOWED
     assert "'latest'" in decision.message
 
@@ -242,6 +269,6 @@ def test_any_major_upgrade_is_refused(
 
 @given(st.text(max_size=20))
 def test_any_current_tag_gives_a_decision_and_never_raises(current: str) -> None:
-    decision = decide_upgrade(current)
+    decision = decide_upgrade(current, DEFAULT_LINE.tag)
     assert decision.verdict in {Verdict.NOT_ALLOWED, Verdict.UPGRADE, Verdict.NO_CHANGE}
     assert decision.message

@@ -3,8 +3,9 @@
 import pytest
 from prometheus_client import generate_latest
 
-from kyma_istio import __version__, pins
+from kyma_istio import __version__
 from kyma_istio.api.v1alpha2 import State
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.operator.metrics import Metrics
 
 
@@ -115,7 +116,7 @@ def test_the_exposition_names_every_metric_and_the_istio_version() -> None:
         "kyma_istio_workqueue_depth",
     ):
         assert name in text
-    assert f'version="{pins.ISTIO_VERSION}"' in text
+    assert f'version="{DEFAULT_LINE.version}"' in text
 
 
 def test_two_operators_in_one_process_have_separate_metrics() -> None:
@@ -163,7 +164,7 @@ def test_build_info_and_process_metrics_are_exposed(monkeypatch: pytest.MonkeyPa
 
     metrics = Metrics()
 
-    labels = {"version": __version__, "istio_version": pins.ISTIO_VERSION, "revision": "abc123"}
+    labels = {"version": __version__, "istio_version": DEFAULT_LINE.version, "revision": "abc123"}
     assert sample(metrics, "kyma_istio_build_info", **labels) == 1
     assert "process_cpu_seconds_total" in generate_latest(metrics.registry).decode()
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from test_reconcile_pipeline_reasons import World
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.k8s import errors, kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.lastapplied import render_last_applied
 
 
@@ -154,7 +154,7 @@ async def test_a_takeover_from_kyma_with_matching_settings_rolls_no_gateway() ->
     # Kyma 1.30's serialisation: telemetry always present, no records of ours.
     kyma = (
         '{"config":{"numTrustedProxies":1,"forwardClientCertDetails":"SANITIZE","telemetry":{"metrics":{}},'
-        '"trustDomain":"example.org"},"IstioTag":"' + pins.ISTIO_TAG + '"}'
+        '"trustDomain":"example.org"},"IstioTag":"' + DEFAULT_LINE.tag + '"}'
     )
     world.cr(spec, annotations={names.LAST_APPLIED_ANNOTATION: kyma})
 
@@ -162,6 +162,6 @@ async def test_a_takeover_from_kyma_with_matching_settings_rolls_no_gateway() ->
 
     assert (_rolled(world, names.INGRESS_GATEWAY), _rolled(world, names.EGRESS_GATEWAY)) == (0, 0)
     assert (
-        render_last_applied(IstioSpec.model_validate(spec), pins.ISTIO_TAG)
+        render_last_applied(IstioSpec.model_validate(spec), DEFAULT_LINE.tag)
         == world.stored()["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION]
     )

@@ -7,6 +7,7 @@ import pytest
 
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.change import read_last_applied
 from kyma_istio.mesh.desired import iop_hash
 from kyma_istio.mesh.merge import merge
@@ -46,10 +47,12 @@ def test_the_hash_is_short_hex() -> None:
 
 
 def test_the_hash_of_a_merged_iop_is_stable_and_follows_the_spec() -> None:
-    plain = merge(IstioSpec(), profile=Profile.PRODUCTION)
-    again = merge(IstioSpec(), profile=Profile.PRODUCTION)
+    plain = merge(IstioSpec(), profile=Profile.PRODUCTION, line=DEFAULT_LINE)
+    again = merge(IstioSpec(), profile=Profile.PRODUCTION, line=DEFAULT_LINE)
     trusted = merge(
-        IstioSpec.model_validate({"config": {"numTrustedProxies": 2}}), profile=Profile.PRODUCTION
+        IstioSpec.model_validate({"config": {"numTrustedProxies": 2}}),
+        profile=Profile.PRODUCTION,
+        line=DEFAULT_LINE,
     )
 
     assert iop_hash(plain) == iop_hash(again)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
 
-from kyma_istio import pins
 from kyma_istio.api import names
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.kinds import Kind
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
 from kyma_istio.reconcile.draft import Draft
@@ -28,7 +28,7 @@ VIRTUAL_SERVICE = Kind("networking.istio.io", "v1", "VirtualService", "virtualse
 OLD_PROXY = "docker.io/istio/proxyv2:1.22.0-distroless"
 
 
-def _istio_pods(kube: FakeKube, version: str = pins.ISTIO_TAG) -> None:
+def _istio_pods(kube: FakeKube, version: str = DEFAULT_LINE.tag) -> None:
     """What istioctl leaves behind: istiod and the gateway running the target images."""
     for name, container, image in (
         ("istiod-1", "discovery", f"docker.io/istio/pilot:{version}"),

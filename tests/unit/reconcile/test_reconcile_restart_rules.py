@@ -18,6 +18,7 @@ from kyma_istio.api import names
 from kyma_istio.cli.plan_restarts import compute_plan
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.kinds import Kind
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Settings
 from kyma_istio.reconcile.sidecars import MESH_CONFIG_MAP
@@ -25,7 +26,7 @@ from kyma_istio.restart import execute
 from kyma_istio.restart.predicates import OutdatedReason
 
 NS = names.OPERATOR_NAMESPACE
-PROXY = f"{pins.DEFAULT_HUB}/proxyv2:{pins.ISTIO_TAG}"
+PROXY = f"{pins.DEFAULT_HUB}/proxyv2:{DEFAULT_LINE.tag}"
 PRODUCTION = {"requests": {"cpu": "10m", "memory": "192Mi"}, "limits": {"cpu": "1000m", "memory": "1024Mi"}}
 MODULE = ("zeta", "telemetry")
 """A module's workload outside kyma-system: labelled ``kyma-project.io/module``."""

@@ -10,6 +10,7 @@ from reconcile_fakes import FakeKube
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.k8s import errors, kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.lastapplied import LastApplied
 from kyma_istio.mesh.merge import merge
 from kyma_istio.mesh.profile import CloudProvider, Flavour, Profile
@@ -32,7 +33,7 @@ PRODUCTION_RESOURCES = ProxyResources(
 
 def step_for(spec: IstioSpec, last: IstioSpec | None = None) -> Installed:
     applied = None if last is None else LastApplied(spec=last, istio_tag="1.23.2-distroless")
-    iop = merge(spec, profile=Profile.PRODUCTION)
+    iop = merge(spec, profile=Profile.PRODUCTION, line=DEFAULT_LINE)
     return Installed({}, spec, applied, iop, "", CloudProvider.OTHER, Flavour.UNKNOWN)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from kyma_istio import pins
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -144,8 +144,8 @@ def test_istioctl_is_built_with_the_same_tags_and_ldflags_as_testenv_build(parse
 def test_the_istioctl_build_stamps_the_pinned_istio_release(parser: DockerfileParser) -> None:
     build = next(run for run in _values(_stage(parser, "istioctl"), "RUN") if "go build" in run)
     ldflags = _flag(_build_words(build), "-ldflags")
-    assert f"buildVersion={pins.ISTIO_VERSION} " in ldflags
-    assert f"buildGitRevision={pins.ISTIO_COMMIT} " in ldflags
+    assert f"buildVersion={DEFAULT_LINE.version} " in ldflags
+    assert f"buildGitRevision={DEFAULT_LINE.commit} " in ldflags
 
 
 def test_the_build_context_admits_only_what_the_dockerfile_copies() -> None:

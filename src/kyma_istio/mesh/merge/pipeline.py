@@ -14,7 +14,8 @@ from typing import Any
 
 from kyma_istio import pins
 from kyma_istio.api.v1alpha2 import IstioSpec
-from kyma_istio.mesh.merge import cni, compatibility, components, experimental, mesh_config, proxy
+from kyma_istio.lines import Line
+from kyma_istio.mesh.merge import cni, compatibility, components, experimental, line_rules, mesh_config, proxy
 from kyma_istio.mesh.merge.deep import deep_merge
 from kyma_istio.mesh.merge.template import load_template
 from kyma_istio.mesh.profile import Flavour, Profile, flavour_overrides
@@ -26,11 +27,11 @@ def merge(
     profile: Profile,
     flavour: Flavour = Flavour.UNKNOWN,
     hub: str = pins.DEFAULT_HUB,
-    tag: str = pins.ISTIO_TAG,
+    line: Line,
     experimental_enabled: bool = False,
 ) -> dict[str, Any]:
-    """The IstioOperator to install for ``spec`` on a cluster of this profile and flavour."""
-    iop = _with_images(load_template(profile), hub=hub, tag=tag)
+    """The IstioOperator of ``line`` to install for ``spec`` on a cluster of this profile and flavour."""
+    iop = _with_images(load_template(profile), hub=hub, tag=line.tag)
     iop = experimental.apply_experimental(iop, spec.experimental, enabled=experimental_enabled)
     iop = mesh_config.apply_num_trusted_proxies(iop, spec.config)
     iop = mesh_config.apply_authorizers(iop, spec.config)
@@ -42,7 +43,8 @@ def merge(
     iop = cni.apply_cni(iop, spec.components)
     iop = proxy.apply_proxy(iop, spec.components)
     iop = compatibility.apply_compatibility(iop, spec.compatibility_mode)
-    return deep_merge(iop, flavour_overrides(flavour))
+    iop = deep_merge(iop, flavour_overrides(flavour))
+    return line_rules.apply_line(iop, line)
 
 
 def _with_images(iop: Mapping[str, Any], *, hub: str, tag: str) -> dict[str, Any]:
