@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
-testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl, helm, promtool, pilot-discovery and istioctl-1.22 from the pinned Go modules
+testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl, helm, promtool, pilot-discovery, istioctl-1.22 and the newest two Istio lines from the pinned Go modules
 	testenv/build
 
 demo: $(STAMP) testenv ## the main job: local control plane + operator + sample CR until Ready

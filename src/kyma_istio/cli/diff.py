@@ -184,7 +184,7 @@ def report(
     if not decision.verdict.allowed:
         console.print("The operator would refuse this change: nothing would be installed.")
         return EXIT_REFUSED
-    return EXIT_DIFFERENT if lines else EXIT_SAME
+    return EXIT_DIFFERENT if diff_lines else EXIT_SAME
 
 
 def _verdict_line(decision: VersionDecision) -> str:

@@ -88,9 +88,9 @@ def find_istioctl(
     environ: Mapping[str, str] | None = None,
     testenv_binary: Path = TESTENV_BINARY,
 ) -> Path:
-    """The istioctl to run: ``explicit`` (a CLI flag), a path variable, then the line's own istioctl
-    (``istioctl-<version>``) on ``PATH`` or from the testenv build, then, for the default line only, a
-    plain ``istioctl`` (the image's and the testenv's, built from the default line's pin)."""
+    """The istioctl to run: ``explicit`` (a CLI flag), a path variable, then on ``PATH`` or from the
+    testenv build the line's own: for the default line the plain ``istioctl`` the image and testenv ship
+    (built from its pin), else ``istioctl-<version>`` (never the plain one, which is another version)."""
     if explicit is not None:
         if not _executable(explicit.expanduser()):
             raise IstioctlNotFoundError(f"istioctl path {explicit} is not an executable file")
@@ -102,7 +102,9 @@ def find_istioctl(
             if not _executable(Path(value).expanduser()):
                 raise IstioctlNotFoundError(f"{variable}={value} is not an executable file")
             return Path(value).expanduser()
-    names = [line.istioctl] + (["istioctl"] if line.minor == lines.DEFAULT.minor else [])
+    # The default line's istioctl is the plain one the image and testenv ship (and the name process checks
+    # look for); its versioned build is the fallback.
+    names = (["istioctl"] if line.minor == lines.DEFAULT.minor else []) + [line.istioctl]
     for name in names:
         on_path = shutil.which(name, path=env.get("PATH", ""))
         if on_path:

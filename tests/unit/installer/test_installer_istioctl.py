@@ -318,11 +318,12 @@ def test_another_line_runs_its_own_istioctl_never_the_plain_one(tmp_path: Path) 
     )
 
 
-def test_the_default_line_prefers_its_versioned_istioctl(tmp_path: Path) -> None:
-    executable(tmp_path / "istioctl")
+def test_the_default_line_runs_the_plain_istioctl_and_falls_back_to_its_versioned_one(tmp_path: Path) -> None:
     versioned = executable(tmp_path / f"istioctl-{lines.DEFAULT.version}")
 
     assert istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl") == versioned
+    plain = executable(tmp_path / "istioctl")
+    assert istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl") == plain
 
 
 def test_nothing_found_tells_which_variable_to_set(tmp_path: Path) -> None:
