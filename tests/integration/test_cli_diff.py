@@ -136,7 +136,7 @@ def test_a_two_minor_jump_is_refused_with_the_way_forward(
     out = capsys.readouterr().out
     assert code == EXIT_REFUSED
     assert "Version rule: refused: Istio version update is not allowed: target Istio version" in out
-    assert "To proceed: upgrade to a release of this operator that ships Istio 1.22 first" in out
+    assert "To proceed: installed 1.21.3; target 1.23.2: Istio moves one minor at a time (1.22)" in out
     assert "nothing would be installed" in out
 
 
