@@ -223,12 +223,16 @@ def test_kyma_istio_version_run_from_the_image_prints_the_pins(
         check=True,
     )
 
-    assert json.loads(version.stdout) == {
+    facts = json.loads(version.stdout)
+    listed = facts.pop("lines")
+    assert facts == {
         "operator": kyma_istio.__version__,
         "istio": DEFAULT_LINE.version,
         "envoy": DEFAULT_LINE.envoy,
         "istioTag": DEFAULT_LINE.tag,
     }
+    # The image holds the default line's istioctl only; it lists every line it can target.
+    assert [entry["line"] for entry in listed if entry["default"]] == [DEFAULT_LINE.minor]
     assert istioctl.stdout.strip() == f"client version: {DEFAULT_LINE.version}"
 
 
