@@ -97,8 +97,13 @@ def test_the_kyma_manager_arguments_start_the_operator(
     def log_tail() -> str:
         return log_file.read_text(errors="replace")[-3000:]
 
-    wait_for("the Lease 76223278.kyma-project.io in kyma-system", lambda: _lease_holder(client), timeout=60)
-    wait_for(f"/readyz on :8081; log:\n{log_tail()}", lambda: _get("http://127.0.0.1:8081/readyz") == 200)
+    try:
+        wait_for(
+            "the Lease 76223278.kyma-project.io in kyma-system", lambda: _lease_holder(client), timeout=60
+        )
+        wait_for("/readyz on :8081", lambda: _get("http://127.0.0.1:8081/readyz") == 200)
+    except pytest.fail.Exception as error:
+        raise AssertionError(f"{error}; the operator's log:\n{log_tail()}") from None
     assert _get("http://127.0.0.1:8081/healthz") == 200
     assert _get("http://127.0.0.1:8080/metrics") == 200
     # --zap-devel=true with --zap-encoder=json and --zap-time-encoding=rfc3339: JSON lines, RFC 3339 times.

@@ -23,9 +23,17 @@ from typing import Any
 
 import pytest
 import yaml
-from istio_fixtures import NS, crd_and_namespace, drop_all_crs, istio_cr, make_deps, remove_istio_system
+from istio_fixtures import (
+    NS,
+    crd_and_namespace,
+    drop_all_crs,
+    istio_cr,
+    make_deps,
+    no_istio_left,
+    remove_istio_system,
+)
 from lightkube import Client
-from lightkube.resources.apps_v1 import DaemonSet, Deployment
+from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
@@ -52,7 +60,7 @@ from kyma_istio.reconcile.context import Deps, Settings
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["crd_and_namespace", "operator"]  # fixtures used by name
+__all__ = ["crd_and_namespace", "no_istio_left", "operator"]  # fixtures used by name
 
 PREVIOUS_VERSION = "1.22.3"
 PREVIOUS_TAG = f"{PREVIOUS_VERSION}-distroless"
@@ -83,6 +91,12 @@ ISTIO_SYSTEM_KINDS: tuple[Any, ...] = (
 
 
 # --- set-up ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_istio_left(no_istio_left: None) -> None:
+    """Leave no Istio behind: these tests install from Kyma's registry and at other lines, which later
+    modules would take over or refuse (``istio_fixtures.no_istio_left``)."""
 
 
 @pytest.fixture
@@ -147,13 +161,39 @@ def _all_on(client: Client, namespace: str, image: str) -> bool:
     return all(_proxy_images(client, namespace, app) == [image] * REPLICAS for app in WORKLOADS)
 
 
-def _workloads(client: Client, namespace: str, wait_for: WaitFor, proxy: str) -> dict[str, int]:
-    """Deployments in an injection-enabled ``namespace`` whose pods run ``proxy``; their generations."""
+def _workloads(
+    client: Client, namespace: str, wait_for: WaitFor, proxy: str, istiod: Istiod
+) -> dict[str, int]:
+    """Deployments in an injection-enabled ``namespace`` whose pods run ``proxy``; their generations.
+
+    The session's istiod must serve the just-installed Istio first: the injector webhook refuses pods
+    while it cannot be reached (failure policy Fail), and the ReplicaSet controller backs off after each
+    refusal, so pods created before istiod is ready may only come minutes later."""
+    istiod.wait_ready()
     client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
     for app in WORKLOADS:
         client.create(pause_deployment(app, namespace, REPLICAS))
-    wait_for(f"every pod on {proxy}", lambda: _all_on(client, namespace, proxy), timeout=120)
+    try:
+        wait_for(f"every pod on {proxy}", lambda: _all_on(client, namespace, proxy), timeout=120)
+    except pytest.fail.Exception as error:
+        raise AssertionError(f"{error}\n{_why_not_on(client, namespace, istiod)}") from None
     return _generations(client, namespace)
+
+
+def _why_not_on(client: Client, namespace: str, istiod: Istiod) -> str:
+    """What a timed-out wait for injected pods saw: each pod's images, each ReplicaSet's failure, istiod."""
+    rows = [
+        f"pod {p.metadata.name}: phase={p.status.phase if p.status else None} "
+        f"images={[c.image for c in (p.spec.containers if p.spec else [])]}"
+        for p in client.list(Pod, namespace=namespace)
+    ]
+    rows += [
+        f"replicaset {r.metadata.name}: {c.type} {c.reason}: {c.message}"
+        for r in client.list(ReplicaSet, namespace=namespace)
+        for c in (r.status.conditions or [] if r.status else [])
+    ]
+    rows.append(f"istiod: running={istiod.running} binary={istiod.binary} last error={istiod.last_error}")
+    return "\n".join(rows)
 
 
 def _generations(client: Client, namespace: str) -> dict[str, int]:
@@ -264,10 +304,10 @@ def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wai
 
 
 async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once(
-    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor
+    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor, istiod: Istiod
 ) -> None:
     await _previous_release(deps, client, kubeconfig)
-    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}")
+    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}", istiod)
 
     await _pass_to_ready(deps)
 
@@ -315,10 +355,11 @@ async def test_an_operator_killed_mid_upgrade_converges_after_a_restart(
     kubeconfig: Path,
     namespace: str,
     wait_for: WaitFor,
+    istiod: Istiod,
     operator: Callable[[], OperatorProcess],
 ) -> None:
     await _previous_release(deps, client, kubeconfig)
-    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}")
+    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{PREVIOUS_TAG}", istiod)
     first = operator()
     wait_for("the upgrade's istioctl install", first.istioctl_running, timeout=180)
 
@@ -344,13 +385,14 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     kubeconfig: Path,
     namespace: str,
     wait_for: WaitFor,
+    istiod: Istiod,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag)
     await deps.kube.create(kinds.ISTIO, _kyma_cr(DEFAULT_LINE.tag))
     current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
-    before = _workloads(client, namespace, wait_for, current)
+    before = _workloads(client, namespace, wait_for, current, istiod)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     control_plane = _templates(client)
 
@@ -411,6 +453,7 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
     kubeconfig: Path,
     namespace: str,
     wait_for: WaitFor,
+    istiod: Istiod,
 ) -> None:
     spec = IstioSpec.model_validate(NEWEST_KYMA_SPEC)
     await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag, spec=spec)
@@ -420,7 +463,7 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
         istio_cr("default", NEWEST_KYMA_SPEC, annotations=annotations, finalizers=[names.FINALIZER]),
     )
     current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
-    before = _workloads(client, namespace, wait_for, current)
+    before = _workloads(client, namespace, wait_for, current, istiod)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     # Injected by the real istiod with the installed mesh config: DNS capture on, scraping merged.
     pod = next(iter(client.list(Pod, namespace=namespace)))
@@ -462,7 +505,7 @@ async def test_taking_over_a_kyma_1_27_installation_on_the_1_29_line_restarts_no
         istiod.wait_ready()
         assert istiod.binary is not None and istiod.binary.name == newest.pilot_discovery
         current = f"{HUB}/proxyv2:{newest.tag}"
-        before = _workloads(client, namespace, wait_for, current)
+        before = _workloads(client, namespace, wait_for, current, istiod)
         pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
         control_plane = _templates(client)
 
@@ -499,8 +542,7 @@ async def test_the_1_28_line_is_upgraded_to_the_1_29_line_each_workload_restarte
     try:
         await _istio_by_istioctl(deps, client, kubeconfig, binary=previous.istioctl, tag=previous.tag)
         await deps.kube.create(kinds.ISTIO, _kyma_cr(previous.tag))
-        istiod.wait_ready()
-        before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{previous.tag}")
+        before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{previous.tag}", istiod)
 
         await _pass_to_ready(deps)
 

@@ -171,8 +171,10 @@ class IstiodFiles:
 ISTIOD_WEBHOOK_PORT = 443
 """The ``istiod`` Service's webhook port: the API server dials ClusterIP:443, so istiod listens there."""
 
-ISTIOD_HTTP_PORT = 8080
-"""istiod's plain HTTP port (``/ready``, debug), bound to the Service address only."""
+ISTIOD_HTTP_PORT = 18080
+"""istiod's plain HTTP port (``/ready``, debug), bound to the Service address only. Not Istio's 8080: the
+operator and istiod share one network namespace here, and the Kyma manager's own arguments bind the
+operator's metrics to ``:8080`` on every address, which istiod's socket on the same port would refuse."""
 
 
 def istiod_args(
