@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 #
 # kyma-istio-operator image: three stages.
-#   istioctl - builds istioctl from testenv/istioctl/go.mod + go.sum, the very pins the tests run against,
-#              with the flags of testenv/build (a unit test keeps the two in step);
+#   istioctl - builds istioctl from testenv/istio-1.29/go.mod + go.sum, the default (= newest) Istio line,
+#              the very pins the tests run against, with the flags of testenv/build's line build (a unit
+#              test keeps the two in step);
 #   python   - installs requirements.lock (hash-checked wheels, the lock `make image` uses too) and
 #              the operator's wheel into /opt/venv;
 #   final    - the slim runtime: the venv and istioctl only, no compiler, no pip run, UID 65532.
@@ -18,19 +19,21 @@
 # Without Docker, `make image` builds the image from the same pins (image/build: Debian's python3 from
 # mmdebstrap, buildah, reproducible); a unit test keeps entrypoint, user and environment of both in step.
 
-ARG GO_IMAGE=golang:1.24.4-bookworm@sha256:ee7ff13d239350cc9b962c1bf371a60f3c32ee00eaaf0d0f0489713a87e51a67
+# Go 1.25 or newer: testenv/istio-1.29/go.mod says `go 1.25.0`, and GOTOOLCHAIN=local forbids a download.
+ARG GO_IMAGE=golang:1.25.5-bookworm@sha256:d9132cce84391efab786495288756d60e1da215b1f94e87860aeefc3d4c45b6d
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${GO_IMAGE} AS istioctl
 ENV CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
 WORKDIR /src/istioctl
-COPY testenv/istioctl/go.mod testenv/istioctl/go.sum ./
+COPY testenv/istio-1.29/go.mod testenv/istio-1.29/go.sum ./
 RUN go mod download
-# Release-build parity with testenv/build: without these flags istioctl reports version "unknown" and
-# stamps it into the operator.istio.io/version label of everything it installs.
+# Release-build parity with testenv/build (istio_ldflags; the release and commit are the go.mod's
+# "// istio-release:" line): without these flags istioctl reports version "unknown" and stamps it into
+# the operator.istio.io/version label of everything it installs.
 RUN go build -trimpath -o /out/istioctl -tags vtprotobuf,disable_pgv \
-      -ldflags "-s -w -X istio.io/istio/pkg/version.buildVersion=1.23.2 -X istio.io/istio/pkg/version.buildGitRevision=da0b3f29e9f9eef387691bdf5870a6d665c704c9 -X istio.io/istio/pkg/version.buildStatus=Clean -X istio.io/istio/pkg/version.buildTag=1.23.2 -X istio.io/istio/pkg/version.buildHub=docker.io/istio" \
+      -ldflags "-s -w -X istio.io/istio/pkg/version.buildVersion=1.29.1 -X istio.io/istio/pkg/version.buildGitRevision=6991a379e1fcfbe21e64da2eda5d56624a5547b4 -X istio.io/istio/pkg/version.buildStatus=Clean -X istio.io/istio/pkg/version.buildTag=1.29.1 -X istio.io/istio/pkg/version.buildHub=docker.io/istio" \
       istio.io/istio/istioctl/cmd/istioctl \
  && /out/istioctl version --remote=false
 

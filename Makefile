@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
-testenv: ## build (or reuse) etcd, kube-*, kwok, istioctl, helm, promtool, pilot-discovery, istioctl-1.22 and the newest two Istio lines from the pinned Go modules
+testenv: ## build (or reuse) etcd, kube-*, kwok, helm, promtool and the Istio lines 1.23 and the newest two (the newest, the default, also as istioctl and pilot-discovery) from the pinned Go modules
 	testenv/build
 
 demo: $(STAMP) testenv ## the main job: local control plane + operator + sample CR until Ready

@@ -1,17 +1,19 @@
-"""A real upgrade at mesh scale: Istio 1.22.3 with N sidecar pods -> Ready on 1.23.2, every workload
-restarted, on the local control plane with kwok.
+"""A real upgrade at mesh scale: Istio of the line before the default one (today 1.28.3) with N sidecar
+pods -> Ready on the default line (1.29.1), every workload restarted, on the local control plane with kwok.
 
 Set-up (the script's own process): a ``LocalCluster`` (private network namespace only), the module's
-prerequisites, Istio 1.22.3 installed by istioctl 1.22.3 (``testenv/build istioctl-1.22``) from Kyma's
-registry with Kyma's IstioOperator, the CR with the previous release's last-applied annotation, and N
-pods in N/10 Deployments across 20 injection-enabled namespaces, whose 1.22.3 sidecars Istio's own
-injector adds (the real istiod, ``devenv.istiod``, serving the installed injector templates).
+prerequisites, the previous line's Istio installed by that line's istioctl (``istioctl-1.28.3``, from
+``testenv/build istio-1.28``, part of ``all``) from Kyma's registry with Kyma's IstioOperator, the CR with
+that release's last-applied annotation, and N pods in N/10 Deployments across 20 injection-enabled
+namespaces, whose sidecars Istio's own injector adds (the real istiod, ``devenv.istiod``, running the
+installed release's pilot-discovery and serving the installed injector templates).
 
 The operator runs in a separate process, so its memory is its own: it first times one bare paginated
 LIST of every pod (``list_seconds``, the floor any planning is compared with on this noisy shared
 machine), then runs reconcile passes with default settings as the work queue would (waiting each
-pass's ``requeue_after``) until the CR is Ready on 1.23.2. It reports the seconds that took, the passes,
-requests by verb, PATCHes per workload owner (must all be 1) and its peak RSS. Figures, then one JSON line.
+pass's ``requeue_after``) until the CR is Ready on the default line. It reports the seconds that took, the
+passes, requests by verb, PATCHes per workload owner (must all be 1) and its peak RSS. Figures, then one
+JSON line.
 
     unshare --net --fork -- bash -c 'ip link set lo up && .venv/bin/python benchmarks/upgrade.py'
 """
@@ -35,12 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import restart_scale  # benchmarks/ is on sys.path when this runs as a script
+from kyma_istio import lines
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 NAMESPACES = 20
 PODS_PER_DEPLOYMENT = 10
 PODS_PER_NODE = 1_000
-PREVIOUS_TAG = "1.22.3-distroless"
+PREVIOUS_LINE = lines.LINES[lines.LINES.index(DEFAULT_LINE) - 1]
+"""The line before the default one (the newest), which the upgrade starts from."""
+PREVIOUS_TAG = PREVIOUS_LINE.tag
 
 
 # --- the operator process ---------------------------------------------------------------------------
@@ -197,7 +202,7 @@ def wait_pods(client: Any, image: str, wanted: int, *, timeout_s: float) -> floa
 
 
 async def previous_release(cluster: Any) -> None:
-    """Istio 1.22.3 by istioctl 1.22.3 from Kyma's registry, and the previous release's CR."""
+    """The previous line's Istio by its own istioctl from Kyma's registry, and the CR as Kyma left it."""
     from kyma_istio import pins
     from kyma_istio.api import names
     from kyma_istio.api.v1alpha2 import IstioSpec
@@ -213,13 +218,13 @@ async def previous_release(cluster: Any) -> None:
     try:
         await bootstrap(kube)
         facts = cluster_facts(await kube.list_all(kinds.NODE))
-        iop = desired_istio(IstioSpec(), facts, hub=pins.KYMA_HUB, experimental=False, tag=PREVIOUS_TAG).iop
-        tool = istioctl.Istioctl(
-            tools.find_tool("istioctl-1.22"), kubeconfig=cluster.kubeconfig, log=logging.getLogger("bench")
-        )
+        line = lines.at(PREVIOUS_TAG)
+        iop = desired_istio(IstioSpec(), facts, hub=pins.KYMA_HUB, experimental=False, line=line).iop
+        binary = tools.find_tool(PREVIOUS_LINE.istioctl)
+        tool = istioctl.Istioctl(binary, kubeconfig=cluster.kubeconfig, log=logging.getLogger("bench"))
         installed = await tool.install(iop, readiness_timeout_s=300)
         if not installed.ok:
-            raise RuntimeError(f"istioctl 1.22.3 install failed: {installed.summary}")
+            raise RuntimeError(f"{PREVIOUS_LINE.istioctl} install failed: {installed.summary}")
         annotation = render_last_applied(IstioSpec(), PREVIOUS_TAG)
         await kube.create(
             kinds.ISTIO,
@@ -264,14 +269,14 @@ def bench(pods: int, timeout_s: float) -> int:
     with cluster, cluster.client() as client, Istiod(cluster) as istiod:
         asyncio.run(previous_release(cluster))
         istiod.wait_ready()
-        print("Istio 1.22.3 installed by istioctl 1.22.3", flush=True)
+        print(f"Istio {PREVIOUS_LINE.version} installed by {PREVIOUS_LINE.istioctl}", flush=True)
         for index in range(NAMESPACES):
-            namespace = {
+            manifest = {
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": {"name": f"bench-{index:02d}", "labels": {"istio-injection": "enabled"}},
             }
-            client.create(codecs.from_dict(namespace))
+            client.create(codecs.from_dict(manifest))
         for index in range(deployments):
             namespace = f"bench-{index % NAMESPACES:02d}"
             client.create(codecs.from_dict(_deployment(f"app-{index:05d}", namespace)))

@@ -125,6 +125,14 @@ def normalise_modes(tree: Path) -> None:
         path.chmod(0o755 if executable else 0o644)
 
 
+def istioctl_comment(binary: Path) -> str:
+    """Where the istioctl layer comes from; testenv/build names a line's binary ``istioctl-<release>``."""
+    release = binary.name.removeprefix("istioctl-")
+    if release == binary.name:
+        return f"{binary.name} (testenv/build)"
+    return f"istioctl {release} from testenv/istio-{release.rpartition('.')[0]}/go.mod (testenv/build)"
+
+
 def stage(inputs: Inputs, work: Path) -> list[Layer]:
     deps, istioctl, operator = work / "deps", work / "istioctl", work / "operator"
     install_wheels(sorted(inputs.wheelhouse.glob("*.whl")), deps)
@@ -138,7 +146,7 @@ def stage(inputs: Inputs, work: Path) -> list[Layer]:
     return [
         Layer(inputs.rootfs, "Debian bookworm: python3 ca-certificates tzdata (mmdebstrap, image/packages)"),
         Layer(deps, f"Python dependencies: {lock} ({len(list(inputs.wheelhouse.glob('*.whl')))} wheels)"),
-        Layer(istioctl, "istioctl from testenv/istioctl/go.mod (testenv/build)"),
+        Layer(istioctl, istioctl_comment(inputs.istioctl)),
         Layer(operator, f"kyma-istio-operator {inputs.project_wheel.name}"),
     ]
 

@@ -6,7 +6,7 @@ an application component whose dependencies are its modules (``pkg:golang`` purl
 followed, go.sum's ``h1:`` hash kept as a property since it is not a file hash), links both into the
 root component's dependencies and validates the result against the CycloneDX 1.6 schema.
 
-Usage: sbom.py --lock requirements.lock --istioctl PATH --version 0.1.0 --out build/x.cdx.json
+Usage: sbom.py --lock requirements.lock --istioctl PATH --istio-version 1.29.1 --out build/x.cdx.json
 """
 
 from __future__ import annotations
@@ -76,12 +76,13 @@ def go_components(build: GoBuild, istio_version: str) -> tuple[dict[str, Any], l
         for m in sorted(build.modules, key=lambda m: m.path)
     ]
     settings = [{"name": f"go:build:{key}", "value": value} for key, value in sorted(build.settings.items())]
+    go_mod = f"testenv/istio-{istio_version.rpartition('.')[0]}/go.mod"  # the release line's pins
     istioctl = {
         "type": "application",
         "bom-ref": "istioctl",
         "name": "istioctl",
         "version": istio_version,
-        "description": f"{build.package}, built by testenv/build from testenv/istioctl/go.mod ({build.go})",
+        "description": f"{build.package}, built by testenv/build from {go_mod} ({build.go})",
         "purl": f"pkg:golang/istio.io/istio@{istio_version}#istioctl/cmd/istioctl",
         "properties": [{"name": "go:version", "value": build.go}, *settings],
     }

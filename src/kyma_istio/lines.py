@@ -41,6 +41,9 @@ class Line:
     native_sidecar_kubelet: str | None = None
     """From 1.27 istiod injects ``istio-proxy`` as a native sidecar on nodes whose kubelet is at least
     this minor; every reader of a pod's proxy reads both shapes."""
+    kept_from: str | None = None
+    """Set when ``version`` is a later patch found installed and kept (:meth:`keeping`): the line's own
+    release, whose istioctl and charts still install it."""
 
     @property
     def minor(self) -> str:
@@ -62,6 +65,31 @@ class Line:
     def pilot_discovery(self) -> str:
         """The name of the line's istiod binary in the tool directory."""
         return f"pilot-discovery-{self.version}"
+
+    def keeping(self, installed_tag: str | None) -> Line:
+        """This line at the installed release when that is a later patch of the line's minor (Kyma 1.27.2
+        runs 1.29.2 where this line is 1.29.1), else the line itself.
+
+        A later patch is kept rather than refused as a downgrade: the line's istioctl installs it with
+        the installed images, so a takeover changes no image and restarts nothing. Istio changes its
+        install charts little or not at all within a minor (ADR 19 has the measurement), and Kyma itself
+        pairs one commit's istioctl with a later patch's images."""
+        installed = _release(installed_tag)
+        own = _release(self.version)
+        if installed is None or own is None or installed[:2] != own[:2] or installed <= own:
+            return self
+        version = ".".join(str(part) for part in installed)
+        return dataclasses.replace(self, version=version, kept_from=self.kept_from or self.version)
+
+
+def _release(tag: str | None) -> tuple[int, int, int] | None:
+    """``(1, 29, 2)`` for ``1.29.2``, ``v1.29.2`` or ``1.29.2-distroless``; ``None`` for anything else."""
+    if not tag:
+        return None
+    parts = tag.strip().removeprefix("v").split("-")[0].split(".")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 LINES: Final[tuple[Line, ...]] = (
@@ -129,11 +157,12 @@ LINES: Final[tuple[Line, ...]] = (
 )
 """Every line this build supports, oldest first."""
 
-DEFAULT: Final = LINES[0]
-"""The line a process targets unless told otherwise. Still 1.23.2 while the test suite is moved line by
-line (issue "Istio past 1.23"); the newest line is one setting away (``--istio-line 1.29``)."""
-
 NEWEST: Final = LINES[-1]
+
+DEFAULT: Final = NEWEST
+"""The line a process targets unless told otherwise (``--istio-line``): always the newest, the only one
+Istio still patches longest. ``testenv/build`` and the image rely on this: the default line's binaries
+are the plain ``istioctl`` and ``pilot-discovery``."""
 
 
 def line(name: str) -> Line:
@@ -151,11 +180,9 @@ def at(tag: str) -> Line:
     """The rules of the line an installed ``tag`` belongs to, at that tag's version: the line of its
     minor, else the newest older line (a release this build has no line for is read by the rules of the
     line before it). ``ValueError`` when ``tag`` is no version."""
-    core = tag.strip().removeprefix("v").split("-")[0]
-    parts = core.split(".")
-    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+    release = _release(tag)
+    if release is None:
         raise ValueError(f"Istio version tag {tag!r} is not a version like 1.23.2")
-    wanted = (int(parts[0]), int(parts[1]))
-    older = [c for c in LINES if tuple(int(p) for p in c.minor.split(".")) <= wanted]
+    older = [c for c in LINES if (_release(c.version) or (0, 0, 0))[:2] <= release[:2]]
     closest = older[-1] if older else LINES[0]
-    return dataclasses.replace(closest, version=core)
+    return dataclasses.replace(closest, version=".".join(str(part) for part in release))

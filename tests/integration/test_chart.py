@@ -1,8 +1,8 @@
 """The Helm chart on the local control plane: `helm lint` and `helm template` are clean, the rendered
 manifests create every object, and the operator's ServiceAccount, used through impersonation, can make
 the requests of an install, restart and uninstall, and is refused what least privilege leaves out:
-Secrets, Pods and Deployments outside ``istio-system``, binding or escalating a ClusterRole that is not
-Istio's (docs/security.md).
+Secrets outside ``istio-system`` (but listing them, which istioctl's prune needs), Pods and Deployments
+outside ``istio-system``, binding or escalating a ClusterRole that is not Istio's (docs/security.md).
 
 Impersonation needs no token: the session's admin certificate is in ``system:masters``, which may act as
 any user. For a ServiceAccount user name the API server adds the ServiceAccount groups itself.
@@ -23,6 +23,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
 from lightkube.models.core_v1 import Container, PodSpec
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.operators import exists
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.authorization_v1 import SelfSubjectAccessReview
@@ -449,15 +450,22 @@ def test_the_service_account_is_denied_what_its_role_does_not_grant(
     assert _forbidden(lambda: operator_client.delete(Namespace, release_namespace))
 
 
-def test_the_service_account_may_not_read_a_secret_outside_istio_system(
+def test_the_service_account_may_only_list_a_secret_outside_istio_system(
     client: Client, operator_client: Client, release_namespace: str
 ) -> None:
-    client.create(
-        Secret(metadata=ObjectMeta(name="probe", namespace=release_namespace), stringData={"k": "v"})
-    )
+    """istioctl's prune (1.24 and later fail on a refused listing) lists Secrets in every namespace by label;
+    nothing else on a Secret outside ``istio-system`` is granted (docs/security.md)."""
+    probe = Secret(metadata=ObjectMeta(name="probe", namespace=release_namespace), stringData={"k": "v"})
+    client.create(probe)
     assert _forbidden(lambda: operator_client.get(Secret, "probe", namespace=release_namespace))
-    assert _forbidden(lambda: list(operator_client.list(Secret, namespace=release_namespace)))
-    assert _forbidden(lambda: list(operator_client.list(Secret, namespace="*")))
+    assert _forbidden(
+        lambda: operator_client.patch(Secret, "probe", {"data": None}, namespace=release_namespace)
+    )
+    assert _forbidden(lambda: operator_client.delete(Secret, "probe", namespace=release_namespace))
+    other = Secret(metadata=ObjectMeta(name="probe-2", namespace=release_namespace), stringData={"k": "v"})
+    assert _forbidden(lambda: operator_client.create(other))
+    selector = {"operator.istio.io/component": exists()}
+    list(operator_client.list(Secret, namespace="*", labels=selector))
     list(operator_client.list(Secret, namespace=names.ISTIO_NAMESPACE))
 
 

@@ -16,6 +16,7 @@ import yaml
 from istio_fixtures import NS, crd_and_namespace, istio_cr
 from lightkube import Client
 
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.cli.diff import EXIT_DIFFERENT, EXIT_REFUSED, EXIT_SAME, diff_command
 from kyma_istio.cluster.kinds import resource
@@ -115,28 +116,33 @@ def test_a_live_cr_never_reconciled_is_a_first_install(
 def test_a_one_minor_upgrade_is_allowed_and_the_tag_change_is_shown(
     kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_cr: Any
 ) -> None:
-    live_cr(_applied({}, "1.22.5-distroless"))
+    previous = f"{lines.LINES[-2].minor}.9-distroless"  # any patch of the minor before the default line
+    live_cr(_applied({}, previous))
 
     code = diff_command(_file(tmp_path, {}), kubeconfig)
 
     out = capsys.readouterr().out
     assert code == EXIT_DIFFERENT
-    assert "Version rule: allowed: upgrade Istio from 1.22.5-distroless" in out
-    assert "-  tag: 1.22.5-distroless" in out
+    assert f"Version rule: allowed: upgrade Istio from {previous}" in out
+    assert f"-  tag: {previous}" in out
     assert f"+  tag: {DEFAULT_LINE.tag}" in out
 
 
 def test_a_two_minor_jump_is_refused_with_the_way_forward(
     kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], live_cr: Any
 ) -> None:
-    live_cr(_applied({}, "1.21.3-distroless"))
+    two_below, one_below = lines.LINES[-3], lines.LINES[-2]
+    live_cr(_applied({}, f"{two_below.minor}.3-distroless"))
 
     code = diff_command(_file(tmp_path, {}), kubeconfig)
 
     out = capsys.readouterr().out
     assert code == EXIT_REFUSED
     assert "Version rule: refused: Istio version update is not allowed: target Istio version" in out
-    assert "To proceed: installed 1.21.3; target 1.23.2: Istio moves one minor at a time (1.22)" in out
+    assert (
+        f"To proceed: installed {two_below.minor}.3; target {DEFAULT_LINE.version}: set the operator's Istio "
+        f"line to {one_below.minor} (--istio-line) first, then to {DEFAULT_LINE.minor}"
+    ) in out
     assert "nothing would be installed" in out
 
 

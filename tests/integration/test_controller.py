@@ -18,6 +18,7 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.k8s import kinds
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
@@ -155,7 +156,7 @@ async def test_a_two_minor_upgrade_is_refused_and_nothing_is_installed(deps: Dep
 
 
 async def test_a_one_minor_upgrade_proceeds_to_ready(deps: Deps) -> None:
-    last = json.dumps({"config": {}, "IstioTag": "1.22.5-distroless"})
+    last = json.dumps({"config": {}, "IstioTag": lines.LINES[-2].tag})  # the line before the default
     await create_cr(deps.kube, "default", {}, annotations={names.LAST_APPLIED_ANNOTATION: last})
 
     result = await pipeline.reconcile(NS, "default", deps)

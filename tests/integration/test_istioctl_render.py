@@ -56,7 +56,7 @@ async def test_a_minimal_iop_renders_istiod_with_the_pinned_tag(real_istioctl: i
 
     [istiod] = [obj for obj in objects if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "istiod"]
     [discovery] = [c for c in containers(istiod) if c["name"] == "discovery"]
-    assert discovery["image"] == f"{pins.DEFAULT_HUB}/pilot:1.23.2-distroless"
+    assert discovery["image"] == f"{pins.DEFAULT_HUB}/pilot:{DEFAULT_LINE.tag}"
 
 
 async def test_an_invalid_iop_fails_with_istioctls_reason(real_istioctl: istioctl.Istioctl) -> None:

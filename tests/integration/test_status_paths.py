@@ -620,11 +620,16 @@ async def test_a_refused_sidecar_listing_is_a_restart_error(
 
 # --- version rule -------------------------------------------------------------------------------------
 
+_MAJOR, _MINOR, _ = DEFAULT_LINE.version.split(".")
+NEXT_MINOR = f"{_MAJOR}.{int(_MINOR) + 1}.0-distroless"
+"""A release of the minor after the default line's: a downgrade for it."""
+
 
 @pytest.mark.parametrize(
     ("last_tag", "why"),
     [
-        ("1.24.1-distroless", "is lower than current version (1.24.1-distroless) - downgrade not supported"),
+        # A later minor than the default line (a later patch of its own minor would be kept, ADR 19).
+        (NEXT_MINOR, f"is lower than current version ({NEXT_MINOR}) - downgrade not supported"),
         (
             "0.23.2-distroless",
             "is different than current Istio version (0.23.2-distroless) "

@@ -1,12 +1,13 @@
 """Real upgrades and takeover on the local cluster, from installations made by istioctl itself.
 
-The previous release's cluster is built as that release leaves it: Istio 1.22.3 installed by istioctl
-1.22.3 (``testenv/istioctl-1.22``) with Kyma's IstioOperator from Kyma's registry, the CR carrying the
-previous release's last-applied annotation, and Deployments in an injection-enabled namespace whose pods
-got the 1.22.3 sidecar from Istio's own injector (the session's real istiod serves the webhook with the
-installed injector templates). The operator then upgrades it (one pass driven
-directly, or the real process killed in the middle), refuses versions the rule forbids without touching
-``istio-system``, and takes over a Kyma 1.23.2 installation without restarting anything.
+The previous line's cluster is built as a Kyma release on it leaves it: Istio 1.28.3 installed by that
+line's istioctl with Kyma's IstioOperator from Kyma's registry, the CR carrying the last-applied
+annotation at 1.28.3, and Deployments in an injection-enabled namespace whose pods got the 1.28.3 sidecar
+from Istio's own injector (the session's real istiod runs the installed release's pilot-discovery). The
+operator, on the default line (1.29), then upgrades it (one pass driven directly, or the real process
+killed in the middle), refuses versions the rule forbids without touching ``istio-system``, and takes
+over a Kyma 1.27 installation (1.29.1) and a Kyma 1.10 one (1.23.2, by an operator on the 1.23 line)
+without restarting anything.
 
 Every test starts from a purged cluster: the tests of other modules leave Istio installed.
 """
@@ -62,10 +63,10 @@ pytestmark = pytest.mark.integration
 
 __all__ = ["crd_and_namespace", "no_istio_left", "operator"]  # fixtures used by name
 
-PREVIOUS_VERSION = "1.22.3"
-PREVIOUS_TAG = f"{PREVIOUS_VERSION}-distroless"
-PREVIOUS_ISTIOCTL = "istioctl-1.22"
-"""The previous release line's istioctl, built by ``testenv/build istioctl-1.22``."""
+PREVIOUS_LINE = lines.LINES[lines.LINES.index(DEFAULT_LINE) - 1]
+"""The line before the default one: the real upgrade starts there (``testenv/build`` builds it)."""
+PREVIOUS_TAG = PREVIOUS_LINE.tag
+PREVIOUS_ISTIOCTL = PREVIOUS_LINE.istioctl
 HUB = pins.KYMA_HUB
 """The registry the Kyma Istio module installs from, which a takeover must keep."""
 WORKLOADS = ("orders", "payments")
@@ -312,6 +313,8 @@ async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once
     await _pass_to_ready(deps)
 
     assert await _last_tag(deps) == DEFAULT_LINE.tag
+    istiod.wait_ready()
+    assert istiod.binary is not None and istiod.binary.name == DEFAULT_LINE.pilot_discovery
     _assert_upgraded(client, namespace, before, wait_for)
     after = _generations(client, namespace)
     await _pass_to_ready(deps)
@@ -319,7 +322,7 @@ async def test_the_previous_release_is_upgraded_and_each_workload_restarted_once
     assert _generations(client, namespace) == after
 
 
-@pytest.mark.parametrize("recorded", ["1.21.0-distroless", "1.24.0-distroless"])
+@pytest.mark.parametrize("recorded", ["1.27.0-distroless", "1.30.0-distroless"])
 async def test_a_refused_version_modifies_nothing_in_istio_system(
     *, deps: Deps, client: Client, kubeconfig: Path, wait_for: WaitFor, recorded: str
 ) -> None:
@@ -378,8 +381,18 @@ async def test_an_operator_killed_mid_upgrade_converges_after_a_restart(
 # --- takeover -------------------------------------------------------------------------------------
 
 
+def _later_patch(line: lines.Line) -> str:
+    """The tag of a later patch of ``line``'s minor than the line's own (as Kyma 1.27.2 runs 1.29.2)."""
+    major, minor, patch = line.version.split(".")
+    return f"{major}.{minor}.{int(patch) + 1}-{lines.FLAVOUR}"
+
+
+@pytest.mark.parametrize(
+    "installed", [DEFAULT_LINE.tag, _later_patch(DEFAULT_LINE)], ids=["line", "later-patch"]
+)
 async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_no_change(
     *,
+    installed: str,
     deps: Deps,
     client: Client,
     kubeconfig: Path,
@@ -389,9 +402,12 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag)
-    await deps.kube.create(kinds.ISTIO, _kyma_cr(DEFAULT_LINE.tag))
-    current = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
+    """Installed at the line's release, or at a later patch of it (Kyma 1.27.2's 1.29.2): the later patch
+    is kept, so no image changes either way. The later patch's images are installed by the line's own
+    istioctl here (no later istioctl can be built), as Kyma pairs one istioctl with later images too."""
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=installed)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(installed))
+    current = f"{HUB}/proxyv2:{installed}"
     before = _workloads(client, namespace, wait_for, current, istiod)
     pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
     control_plane = _templates(client)
@@ -417,7 +433,8 @@ async def test_taking_over_a_kyma_installation_restarts_nothing_and_diff_shows_n
     assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
     assert _all_on(client, namespace, current)
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
-    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{DEFAULT_LINE.tag}"
+    assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{installed}"
+    assert await _last_tag(deps) == installed
 
 
 NEWEST_KYMA_SPEC: dict[str, Any] = {
@@ -486,7 +503,7 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
 
 
-async def test_taking_over_a_kyma_1_27_installation_on_the_1_29_line_restarts_nothing(
+async def test_taking_over_a_kyma_1_10_installation_on_the_1_23_line_restarts_nothing(
     *,
     kubeconfig: Path,
     client: Client,
@@ -495,16 +512,17 @@ async def test_taking_over_a_kyma_1_27_installation_on_the_1_29_line_restarts_no
     istiod: Istiod,
     crd_and_namespace: None,
 ) -> None:
-    """Kyma 1.27 runs Istio 1.29: installed by istioctl 1.29.1, sidecars injected by istiod 1.29.1, the CR
-    at tag 1.29.1; an operator targeting the 1.29 line takes it over without a restart."""
-    newest = lines.line("1.29")
-    deps = make_deps(kubeconfig, Settings(line=newest, readiness_timeout_s=120, restart_wave_timeout_s=30))
+    """Kyma 1.10 runs Istio 1.23: installed by istioctl 1.23.2, sidecars injected by istiod 1.23.2, the CR
+    at tag 1.23.2; an operator targeting the 1.23 line (``--istio-line 1.23``) takes it over without a
+    restart."""
+    kyma_line = lines.line("1.23")
+    deps = make_deps(kubeconfig, Settings(line=kyma_line, readiness_timeout_s=120, restart_wave_timeout_s=30))
     try:
-        await _istio_by_istioctl(deps, client, kubeconfig, binary=newest.istioctl, tag=newest.tag)
-        await deps.kube.create(kinds.ISTIO, _kyma_cr(newest.tag))
+        await _istio_by_istioctl(deps, client, kubeconfig, binary=kyma_line.istioctl, tag=kyma_line.tag)
+        await deps.kube.create(kinds.ISTIO, _kyma_cr(kyma_line.tag))
         istiod.wait_ready()
-        assert istiod.binary is not None and istiod.binary.name == newest.pilot_discovery
-        current = f"{HUB}/proxyv2:{newest.tag}"
+        assert istiod.binary is not None and istiod.binary.name == kyma_line.pilot_discovery
+        current = f"{HUB}/proxyv2:{kyma_line.tag}"
         before = _workloads(client, namespace, wait_for, current, istiod)
         pods = {p.metadata.uid for p in client.list(Pod, namespace=namespace)}
         control_plane = _templates(client)
@@ -512,51 +530,15 @@ async def test_taking_over_a_kyma_1_27_installation_on_the_1_29_line_restarts_no
         await _pass_to_ready(deps)
         await _pass_to_ready(deps, resync=True)
 
-        assert await _last_tag(deps) == newest.tag
+        assert await _last_tag(deps) == kyma_line.tag
         assert _generations(client, namespace) == before
         assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
         assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
-        assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{newest.tag}"
-        # From 1.28 the budgets need the HPA minimum in the values (Line.pdb_needs_autoscale_min).
+        assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{kyma_line.tag}"
+        # Istio 1.23 renders the budgets whatever the HPA minimum (Line.pdb_needs_autoscale_min).
         budgets = {b.metadata.name for b in client.list(PodDisruptionBudget, namespace=names.ISTIO_NAMESPACE)}
         production = cluster_facts(await deps.kube.list_all(kinds.NODE)).profile.value == "production"
         assert budgets == ({"istiod", names.INGRESS_GATEWAY} if production else set())
-    finally:
-        await drop_all_crs(deps.kube)
-        await deps.kube.close()
-
-
-async def test_the_1_28_line_is_upgraded_to_the_1_29_line_each_workload_restarted_once(
-    *,
-    kubeconfig: Path,
-    client: Client,
-    namespace: str,
-    wait_for: WaitFor,
-    istiod: Istiod,
-    crd_and_namespace: None,
-) -> None:
-    """A Kyma 1.25-1.26 cluster (Istio 1.28.3, sidecars injected by istiod 1.28.3) upgraded by an operator
-    on the 1.29 line: Istio's components on 1.29.1, each owner restarted once onto istiod 1.29.1's proxy."""
-    previous, newest = lines.line("1.28"), lines.line("1.29")
-    deps = make_deps(kubeconfig, Settings(line=newest, readiness_timeout_s=120, restart_wave_timeout_s=30))
-    try:
-        await _istio_by_istioctl(deps, client, kubeconfig, binary=previous.istioctl, tag=previous.tag)
-        await deps.kube.create(kinds.ISTIO, _kyma_cr(previous.tag))
-        before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{previous.tag}", istiod)
-
-        await _pass_to_ready(deps)
-
-        assert await _last_tag(deps) == newest.tag
-        assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{newest.tag}"
-        assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{newest.tag}"
-        assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
-        istiod.wait_ready()
-        assert istiod.binary is not None and istiod.binary.name == newest.pilot_discovery
-        target = f"{HUB}/proxyv2:{newest.tag}"
-        wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
-        after = _generations(client, namespace)
-        await _pass_to_ready(deps)
-        assert _generations(client, namespace) == after
     finally:
         await drop_all_crs(deps.kube)
         await deps.kube.close()

@@ -149,6 +149,7 @@ def report(
             f"Istio CRs in {names.OPERATOR_NAMESPACE}, compared with {key}"
         )
     console.print(f"Cluster: {view.cluster.profile} profile, flavour {view.cluster.flavour}")
+    line = line.keeping(view.last.istio_tag if view.last else None)  # as the operator's pass does
     decision = decide_upgrade(view.last.istio_tag if view.last else None, line.tag)
     console.print(_verdict_line(decision), soft_wrap=True)
     if decision.path:

@@ -94,7 +94,8 @@ def check_upgrade(
     """Say whether upgrading Istio FROM -> TO is allowed (exit 0) or refused (exit 1), and why."""
     from kyma_istio.cli.versions import check_upgrade_command
 
-    target = to_tag if to_tag is not None else _line(istio_line).tag
+    # Without a target, the line's own: a later patch of it is kept as installed, as the operator does.
+    target = to_tag if to_tag is not None else _line(istio_line).keeping(from_tag).tag
     raise typer.Exit(check_upgrade_command(from_tag, target, output=output))
 
 

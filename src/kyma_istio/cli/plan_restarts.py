@@ -83,7 +83,8 @@ async def compute_plan(
     if profile is not None:
         cluster = dataclasses.replace(cluster, profile=profile)
     hub = await resolve_hub(kube, settings.hub)
-    wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental, line=settings.line)
+    line = settings.line.keeping(last.istio_tag if last else None)  # as the operator's pass does
+    wanted = desired_istio(spec, cluster, hub=hub, experimental=settings.experimental, line=line)
     status_port = await read_status_port(kube)
     expectation = expectation_of(wanted.iop, spec, last, status_port=status_port)
     builder = PlanBuilder.for_restart(expectation)

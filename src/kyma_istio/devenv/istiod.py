@@ -5,7 +5,7 @@ On the local cluster istiod's Pod is only played by kwok. ``Istiod`` follows wha
 leaves in ``istio-system`` and runs a pilot-discovery binary in its place: the one of the installed
 release when the tool directory has it (``pilot-discovery-1.29.1`` for the ``discovery`` image
 ``.../pilot:1.29.1-distroless``, built by ``testenv/build istio-1.29``), else ``pilot-discovery``
-(``testenv/build pilot-discovery``, the default pin):
+(the default line's, which ``testenv/build`` links under the plain name):
 
 * the Service's ClusterIP is added to ``lo`` in the private network namespace (never on a host: it
   refuses outside one) and every istiod listener binds to it, the webhook on 443 where the API server
@@ -49,7 +49,7 @@ INJECTOR_CONFIG_MAP = "istio-sidecar-injector"
 """The injection templates and values istioctl installs; istiod skips injection when it is missing."""
 
 PILOT_DISCOVERY = "pilot-discovery"
-"""The fallback binary (``testenv/pilot-discovery``'s pin); a release line's binary is
+"""The fallback binary (the default line's, linked under the plain name); a release line's binary is
 ``pilot-discovery-<release>``."""
 
 DISCOVERY_CONTAINER = "discovery"
@@ -341,7 +341,7 @@ def _choice_message(install: Install, directory: Path) -> str:
     if release is None:
         return f"running the fallback {PILOT_DISCOVERY} for the installed image {install.image}"
     return (
-        f"running the fallback {PILOT_DISCOVERY} (testenv/pilot-discovery's pin) for the installed image "
+        f"running the fallback {PILOT_DISCOVERY} (the default line's) for the installed image "
         f"{install.image}: no {PILOT_DISCOVERY}-{release} in {directory} "
         f"(testenv/build istio-{release.rpartition('.')[0]} builds it)"
     )

@@ -149,12 +149,12 @@ def _unreadable(current_tag: str, target: semver.Version, error: ValueError) -> 
 
 
 def accepting_lines(current: semver.Version) -> list[str]:
-    """The lines of this build that may target an installation of ``current``: its own minor at the
-    same or a later patch, or the next minor."""
+    """The lines of this build that may target an installation of ``current``: its own minor (a later
+    installed patch is kept, ``Line.keeping``), or the next minor."""
     found = []
     for line in LINES:
         version = semver.Version.parse(line.version)
-        same_minor = (version.major, version.minor) == (current.major, current.minor) and version >= current
+        same_minor = (version.major, version.minor) == (current.major, current.minor)
         next_minor = version.major == current.major and version.minor == current.minor + 1
         if same_minor or next_minor:
             found.append(line.minor)
@@ -169,6 +169,12 @@ def _downgrade_path(current: semver.Version, target: semver.Version) -> str:
     """Name the lines of this build that accept the installed version, or say that none does."""
     lines = accepting_lines(current)
     head = _installed_and_target(current, target)
+    if (current.major, current.minor) == (target.major, target.minor) and lines:
+        return (
+            f"{head}: an operator on the {current.major}.{current.minor} line keeps the installed "
+            f"{current.finalize_version()} as it is (a later patch of its line); only an explicit lower "
+            "target is refused"
+        )
     if lines:
         return f"{head}: set the operator's Istio line to {' or '.join(lines)} (--istio-line)"
     floor = (
@@ -197,4 +203,7 @@ def _minor_steps_path(current: semver.Version, target: semver.Version) -> str:
             "upgrade through those with the operator releases that ship them, then come back"
         )
     first = f"set the operator's Istio line to {steps[0]} (--istio-line)"
-    return f"{head}: {first}, then one minor at a time ({listed})"
+    final = f"{target.major}.{target.minor}"
+    if len(steps) == 1:
+        return f"{head}: {first} first, then to {final}"
+    return f"{head}: {first}, then one minor at a time ({listed}), then to {final}"

@@ -164,14 +164,16 @@ OPERATOR_RULES: Final[tuple[Rule, ...]] = (
 """The operator's own cluster-wide requests."""
 
 PRUNE_LISTED: Final = (
-    ("", ("configmaps", "serviceaccounts", "services")),
+    ("", ("configmaps", "secrets", "serviceaccounts", "services")),
     (_APPS, ("daemonsets", "deployments")),
     (_RBAC, ("rolebindings", "roles")),
     ("policy", ("poddisruptionbudgets",)),
     ("autoscaling", ("horizontalpodautoscalers",)),
 )
-"""What istioctl's prune lists in every namespace by label (helmreconciler.NamespacedResources) and may
-list: not Secrets, which Istio's charts do not contain; istioctl skips a refused listing."""
+"""What istioctl's prune lists in every namespace by label (``uninstall.NamespacedResources``; pods and
+EnvoyFilters are granted elsewhere). Secrets are among them: istioctl 1.23 skipped a refused listing, but
+from 1.24 a refused one fails the install, and RBAC cannot limit a listing to the labels istioctl selects
+by, so the operator may list Secrets in every namespace (docs/security.md says what that exposes)."""
 
 ISTIOCTL_RULES: Final[tuple[Rule, ...]] = (
     Rule(_CRDS, ("customresourcedefinitions",), ("create", "list", "watch"), "Istio's CRDs"),
@@ -216,6 +218,12 @@ ISTIOCTL_RULES: Final[tuple[Rule, ...]] = (
     ),
     Rule(
         "install.istio.io", ("istiooperators",), ("list",), "purge looks for an older install's IstioOperator"
+    ),
+    Rule(
+        "k8s.cni.cncf.io",
+        ("networkattachmentdefinitions",),
+        ("list",),
+        "purge (from Istio 1.24) looks for Istio's Multus attachments; refused, it fails even without Multus",
     ),
     *(
         Rule(group, plurals, ("list",), "istioctl's prune lists Istio's objects by label in every namespace")

@@ -21,6 +21,7 @@ reference).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from kyma_istio.api.v1alpha2 import IstioSpec, State
 from kyma_istio.api.validation import describe_errors
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.seam import announce
+from kyma_istio.lines import Line
 from kyma_istio.mesh.change import Change, what_changed
 from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall, user_resources
 from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
@@ -103,12 +105,28 @@ class Pass:
             return await self._delete()
         try:
             change = what_changed(self.cr, spec, tag=self.deps.settings.line.tag)
+            line = self.deps.settings.line.keeping(change.last.istio_tag if change.last else None)
+            if line is not self.deps.settings.line:
+                self._keep_installed_patch(line)
+                change = what_changed(self.cr, spec, tag=line.tag)
         except ValueError as err:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
         if not self._is_quiet(change):
             self.draft.enter(State.PROCESSING, c.RECONCILING)
             await self._write_status()
         return await self._install(spec, change)
+
+    def _keep_installed_patch(self, line: Line) -> None:
+        """For the rest of this pass the target is the later patch found installed (``Line.keeping``)."""
+        self.log.info(
+            "Istio %s is installed, a later patch of the %s line: keeping its images, installing with the "
+            "istioctl of %s",
+            line.version,
+            line.minor,
+            line.kept_from,
+        )
+        settings = dataclasses.replace(self.deps.settings, line=line)
+        self.deps = dataclasses.replace(self.deps, settings=settings)
 
     # --- steps ---------------------------------------------------------------------------------------
 

@@ -19,6 +19,11 @@ from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 
 SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "samples" / "istio-default.yaml"
 KYMA_ISTIO = Path(sys.executable).parent / "kyma-istio"
+_MAJOR, _MINOR = DEFAULT_LINE.minor.split(".")
+ONE_MINOR_BEFORE = f"{_MAJOR}.{int(_MINOR) - 1}.3"
+"""An installed release one minor below the default line: upgrading from it is allowed."""
+TWO_MINORS_BEFORE = f"{_MAJOR}.{int(_MINOR) - 2}.0"
+"""An installed release two minors below the default line: upgrading from it is refused."""
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -31,9 +36,9 @@ def test_data_commands_print_json_and_yaml(fmt: str, capsys: pytest.CaptureFixtu
     load = json.loads if fmt == "json" else yaml.safe_load
     code, out = _run(capsys, "version", "-o", fmt)
     assert (code, load(out)["istio"]) == (0, DEFAULT_LINE.version)
-    code, out = _run(capsys, "check-upgrade", "1.22.3", "-o", fmt)
+    code, out = _run(capsys, "check-upgrade", ONE_MINOR_BEFORE, "-o", fmt)
     assert (code, load(out)["allowed"], load(out)["to"]) == (0, True, DEFAULT_LINE.tag)
-    code, out = _run(capsys, "check-upgrade", "1.21.0", "-o", fmt)
+    code, out = _run(capsys, "check-upgrade", TWO_MINORS_BEFORE, "-o", fmt)
     assert (code, load(out)["verdict"]) == (1, "NotAllowed") or (code, load(out)["allowed"]) == (1, False)
     code, out = _run(capsys, "crd", "-o", fmt)
     assert (code, load(out)["kind"]) == (0, "CustomResourceDefinition")

@@ -60,7 +60,7 @@ def test_rendering_the_default_sample_gives_the_pinned_tag_and_production_defaul
 
     assert (code, err) == (0, "")
     spec = spec_of(out)
-    assert spec["tag"] == "1.23.2-distroless"
+    assert spec["tag"] == DEFAULT_LINE.tag
     assert spec["hub"] == pins.DEFAULT_HUB
     assert spec["components"]["ingressGateways"][0]["k8s"]["hpaSpec"]["minReplicas"] == 3
 

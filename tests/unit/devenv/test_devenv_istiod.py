@@ -38,7 +38,7 @@ def test_the_installed_releases_own_binary_serves_it_when_built() -> None:
 @pytest.mark.parametrize(
     "image",
     [
-        "docker.io/istio/pilot:1.23.2-distroless",  # the fallback's own release, no line built
+        "docker.io/istio/pilot:1.23.2-distroless",  # a release whose line is not built
         "docker.io/istio/pilot:1.29.2-distroless",  # another patch of a built line: not its binary
         "docker.io/istio/pilot:1.22.3-distroless",  # the upgrade tests' previous release
         "docker.io/istio/pilot:latest",
@@ -74,7 +74,7 @@ def test_an_upgrade_in_place_to_a_release_another_binary_serves_is_a_new_install
 
 
 def test_an_image_change_the_same_binary_serves_restarts_nothing() -> None:
-    # 1.22.3 -> 1.23.2 with no 1.23 line built: the fallback serves both, as before release lines.
+    # 1.22.3 -> 1.23.2 with no 1.23 line built: the fallback serves both.
     assert _install("docker.io/istio/pilot:1.22.3-distroless") == _install(
         "docker.io/istio/pilot:1.23.2-distroless"
     )

@@ -308,13 +308,14 @@ def test_the_testenv_build_is_the_last_resort(tmp_path: Path) -> None:
 
 def test_another_line_runs_its_own_istioctl_never_the_plain_one(tmp_path: Path) -> None:
     executable(tmp_path / "istioctl")
-    newest = lines.line("1.29")
-    with pytest.raises(IstioctlNotFoundError, match=r"istioctl-1\.29\.1.*testenv/build istio-1\.29"):
-        istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl", line=newest)
-    own = executable(tmp_path / "istioctl-1.29.1")
+    oldest = lines.line("1.23")
+    assert oldest != lines.DEFAULT
+    with pytest.raises(IstioctlNotFoundError, match=r"istioctl-1\.23\.2.*testenv/build istio-1\.23"):
+        istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl", line=oldest)
+    own = executable(tmp_path / "istioctl-1.23.2")
 
     assert (
-        istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl", line=newest) == own
+        istioctl.find_istioctl(environ={"PATH": ""}, testenv_binary=tmp_path / "istioctl", line=oldest) == own
     )
 
 

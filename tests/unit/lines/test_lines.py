@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -39,8 +40,23 @@ def test_each_line_is_built_from_its_own_commit(line: lines.Line) -> None:
     assert line.commit.startswith(_pinned_commit(go_mod))
 
 
+def test_the_default_line_is_the_newest() -> None:
+    assert lines.DEFAULT is lines.NEWEST
+
+
+def _dockerfile_stage(name: str) -> str:
+    text = (TESTENV.parent / "Dockerfile").read_text(encoding="utf-8")
+    found = re.search(rf"^FROM \S+ AS {name}\n(.*?)(?=^FROM |\Z)", text, re.M | re.S)
+    assert found, f"the Dockerfile has no stage {name}"
+    return found.group(1)
+
+
 def test_the_default_lines_istioctl_pin_is_the_one_the_image_ships() -> None:
-    assert lines.DEFAULT.commit.startswith(_pinned_commit(TESTENV / "istioctl" / "go.mod"))
+    pin = f"testenv/istio-{lines.DEFAULT.minor}"
+    copies = [row for row in _dockerfile_stage("istioctl").splitlines() if row.startswith("COPY ")]
+
+    assert copies == [f"COPY {pin}/go.mod {pin}/go.sum ./"]
+    assert lines.DEFAULT.commit.startswith(_pinned_commit(TESTENV.parent / pin / "go.mod"))
 
 
 def test_lines_are_ordered_one_per_minor_with_full_versions() -> None:
@@ -107,10 +123,41 @@ def test_between_lines_only_the_same_or_the_next_minor_is_allowed(
         assert re.search(r"to (1\.\d+)", decision.path)
 
 
-def test_a_later_patch_of_the_targets_minor_is_a_downgrade_naming_no_line() -> None:
+def test_an_explicit_target_below_the_installed_patch_is_a_downgrade_saying_the_line_keeps_it() -> None:
     decision = decide_upgrade("1.29.2-distroless", lines.NEWEST.tag)
     assert decision.verdict is Verdict.NOT_ALLOWED
-    assert decision.path is not None and "no line of this build" in decision.path
+    assert decision.path is not None
+    assert "an operator on the 1.29 line keeps the installed 1.29.2" in decision.path
+
+
+@pytest.mark.parametrize("line", lines.LINES, ids=[line.minor for line in lines.LINES])
+def test_a_line_keeps_a_later_installed_patch_of_its_minor_and_nothing_else(line: lines.Line) -> None:
+    major, minor, patch = (int(part) for part in line.version.split("."))
+    later = line.keeping(f"{major}.{minor}.{patch + 3}-distroless")
+    assert (later.version, later.kept_from, later.tag) == (
+        f"{major}.{minor}.{patch + 3}",
+        line.version,
+        f"{major}.{minor}.{patch + 3}-distroless",
+    )
+    # Everything else the line says stays: the merge rules and the istioctl that installs it are the line's.
+    assert dataclasses.replace(later, version=line.version, kept_from=None) == line
+    for other in (
+        None,
+        "",
+        "latest",
+        line.version,
+        f"{major}.{minor}.{max(patch - 1, 0)}",
+        f"{major}.{minor + 1}.0",
+        f"{major}.{minor - 1}.{patch + 9}",
+        f"{major + 1}.{minor}.{patch + 1}",
+    ):
+        assert line.keeping(other) is line, other
+    assert later.keeping(f"{major}.{minor}.{patch + 4}").kept_from == line.version
+
+
+def test_the_version_rule_accepts_a_kept_patch_as_no_change() -> None:
+    kept = lines.NEWEST.keeping("1.29.2-distroless")
+    assert decide_upgrade("1.29.2-distroless", kept.tag).verdict is Verdict.NO_CHANGE
 
 
 # --- what differs per line in the merge -------------------------------------------------------------------
@@ -164,6 +211,11 @@ def test_the_charts_istio_line_value_accepts_exactly_the_lines_of_this_build() -
     candidates = {f"1.{minor}" for minor in range(15, 40)} | {"", "1.29.1", "latest"}
     accepted = {c for c in candidates if pattern.search(c)}
     assert accepted == {line.minor for line in lines.LINES} | {""}
+
+
+def test_the_charts_istio_version_annotation_is_the_default_line() -> None:
+    chart = (TESTENV.parent / "deploy" / "chart" / "Chart.yaml").read_text(encoding="utf-8")
+    assert f'kyma-istio.io/istio-version: "{lines.DEFAULT.version}"' in chart
 
 
 def test_the_support_matrix_of_the_upgrade_docs_is_the_table() -> None:

@@ -236,7 +236,7 @@ def test_the_expected_proxy_image_is_hub_proxyv2_and_tag() -> None:
     assert expected_proxy_image(merged({})) == f"{pins.DEFAULT_HUB}/proxyv2:{DEFAULT_LINE.tag}"
     assert (
         expected_proxy_image(merged({}, hub=pins.KYMA_HUB))
-        == "europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:1.23.2-distroless"
+        == f"europe-docker.pkg.dev/kyma-project/prod/external/istio/proxyv2:{DEFAULT_LINE.tag}"
     )
 
 

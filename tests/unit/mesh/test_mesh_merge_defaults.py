@@ -1,4 +1,7 @@
-"""An empty CR renders Kyma's defaults exactly as the reference lists them (spec 5.2, 5.3)."""
+"""An empty CR renders Kyma's defaults exactly as the reference lists them (spec 5.2, 5.3).
+
+The reference (Kyma 1.10's operator) ran Istio 1.23.2, so the comparison renders on that line; the default
+line renders the same document plus what its line rules change, which the last test pins down."""
 
 from typing import Any
 
@@ -10,6 +13,9 @@ from kyma_istio.api.v1alpha2 import IstioSpec
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import load_template, merge
 from kyma_istio.mesh.profile import Profile
+
+REFERENCE_LINE = lines.line("1.23")
+"""The line the reference operator installed: the values below are its output on that line."""
 
 
 def at(document: dict[str, Any], path: str) -> Any:
@@ -25,12 +31,30 @@ def at(document: dict[str, Any], path: str) -> Any:
 
 @pytest.fixture(scope="module")
 def production() -> dict[str, Any]:
-    return merge(IstioSpec(), profile=Profile.PRODUCTION, line=DEFAULT_LINE)
+    return merge(IstioSpec(), profile=Profile.PRODUCTION, line=REFERENCE_LINE)
 
 
 @pytest.fixture(scope="module")
 def evaluation() -> dict[str, Any]:
-    return merge(IstioSpec(), profile=Profile.EVALUATION, line=DEFAULT_LINE)
+    return merge(IstioSpec(), profile=Profile.EVALUATION, line=REFERENCE_LINE)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf by its path, ``.spec.components.pilot.enabled``."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in flatten(item, f"{prefix}.{key}").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in flatten(item, f"{prefix}[{i}]").items()}
+    return {prefix: value}
+
+
+def changed_leaves(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    before_leaves, after_leaves = flatten(before), flatten(after)
+    return {
+        path
+        for path in before_leaves.keys() | after_leaves.keys()
+        if before_leaves.get(path, "<absent>") != after_leaves.get(path, "<absent>")
+    }
 
 
 def test_the_header_names_kymas_istio_operator_in_istio_system(production: dict[str, Any]) -> None:
@@ -49,7 +73,7 @@ def test_hub_and_tag_default_to_the_pins(profile: Profile) -> None:
     spec = merge(IstioSpec(), profile=profile, line=DEFAULT_LINE)["spec"]
 
     assert (spec["hub"], spec["tag"]) == (pins.DEFAULT_HUB, DEFAULT_LINE.tag)
-    assert spec["tag"] == "1.23.2-distroless"
+    assert spec["tag"] == f"{lines.NEWEST.version}-distroless"
 
 
 def test_hub_and_tag_come_from_the_arguments_not_the_template() -> None:
@@ -333,19 +357,7 @@ def test_evaluation_differs_from_production_as_the_reference_lists(
 def test_evaluation_equals_production_everywhere_else(
     production: dict[str, Any], evaluation: dict[str, Any]
 ) -> None:
-    def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-        if isinstance(value, dict):
-            return {k: v for key, item in value.items() for k, v in flatten(item, f"{prefix}.{key}").items()}
-        if isinstance(value, list):
-            return {k: v for i, item in enumerate(value) for k, v in flatten(item, f"{prefix}[{i}]").items()}
-        return {prefix: value}
-
-    production_leaves, evaluation_leaves = flatten(production), flatten(evaluation)
-    changed = {
-        path
-        for path in production_leaves.keys() | evaluation_leaves.keys()
-        if production_leaves.get(path, "<absent>") != evaluation_leaves.get(path, "<absent>")
-    }
+    changed = changed_leaves(production, evaluation)
     allowed_prefixes = tuple(f".{path}" for path in EVALUATION_DIFFERENCES)
 
     assert changed
@@ -365,3 +377,24 @@ def test_each_call_gets_its_own_copy_of_the_template() -> None:
         "minReplicas": 2,
         "maxReplicas": 5,
     }
+
+
+PDB_VALUES = {".spec.values.pilot.autoscaleMin", ".spec.values.gateways.istio-ingressgateway.autoscaleMin"}
+"""Where a line whose charts read ``autoscaleMin`` for the PodDisruptionBudgets gets the HPA minimum."""
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_the_default_line_renders_the_reference_plus_its_line_rules(profile: Profile) -> None:
+    reference = merge(IstioSpec(), profile=profile, line=REFERENCE_LINE)
+    default = merge(IstioSpec(), profile=profile, line=DEFAULT_LINE)
+
+    changed = changed_leaves(reference, default)
+
+    assert DEFAULT_LINE.pdb_needs_autoscale_min
+    assert {".spec.tag"} < changed <= {".spec.tag"} | PDB_VALUES
+    assert at(default, "spec.values.gateways.istio-ingressgateway.autoscaleMin") == at(
+        default, "spec.components.ingressGateways[0].k8s.hpaSpec.minReplicas"
+    )
+    assert at(default, "spec.values.pilot.autoscaleMin") == at(
+        default, "spec.components.pilot.k8s.hpaSpec.minReplicas"
+    )

@@ -17,6 +17,7 @@ import yaml
 from hypothesis import given
 from test_mesh_merge_properties import options, specs
 
+from kyma_istio import lines
 from kyma_istio.api.v1alpha2 import Istio, IstioSpec
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.mesh.merge import merge
@@ -29,6 +30,9 @@ DATA = Path(__file__).parents[2] / "data"
 BEFORE = DATA / "iop-before-kyma-1.30"
 GOLDEN = DATA / "golden"
 CONFIGURED = Path(__file__).parents[3] / "deploy" / "samples" / "istio-configured.yaml"
+REFERENCE_LINE = lines.line("1.23")
+"""The line the documents of before and the golden documents were rendered on (the reference's Istio
+1.23.2); what another line changes is covered per line in ``tests/unit/lines``."""
 
 
 def _render(iop: dict[str, Any]) -> str:
@@ -55,7 +59,7 @@ def mesh(raw: dict[str, Any], *, experimental: bool = False) -> dict[str, Any]:
 def test_a_cr_of_before_renders_byte_identical_to_before(sample: str, profile: Profile) -> None:
     spec = _spec(BEFORE / f"{sample}.yaml")
 
-    rendered = _render(merge(spec, profile=profile, experimental_enabled=True, line=DEFAULT_LINE))
+    rendered = _render(merge(spec, profile=profile, experimental_enabled=True, line=REFERENCE_LINE))
 
     assert rendered == (BEFORE / f"{sample}-{profile.value}.json").read_text(encoding="utf-8")
 
@@ -83,7 +87,7 @@ def test_each_new_step_leaves_a_cr_without_its_field_alone(raw: dict[str, Any], 
 @pytest.mark.parametrize("profile", list(Profile), ids=[p.value for p in Profile])
 def test_the_configured_sample_renders_its_golden_document(profile: Profile) -> None:
     rendered = _render(
-        merge(_spec(CONFIGURED), profile=profile, experimental_enabled=True, line=DEFAULT_LINE)
+        merge(_spec(CONFIGURED), profile=profile, experimental_enabled=True, line=REFERENCE_LINE)
     )
     golden = GOLDEN / f"istio-configured-{profile.value}.json"
     if os.environ.get("UPDATE_GOLDEN") == "1":

@@ -102,7 +102,13 @@ def test_refusals_are_worded_as_in_the_reference(current: str, target: str, mess
             "1.24.2",
             "1.29.1-distroless",
             "installed 1.24.2; target 1.29.1: set the operator's Istio line to 1.25 (--istio-line), then one "
-            "minor at a time (1.25 through 1.28)",
+            "minor at a time (1.25 through 1.28), then to 1.29",
+        ),
+        (
+            "1.27.0",
+            "1.29.1-distroless",
+            "installed 1.27.0; target 1.29.1: set the operator's Istio line to 1.28 (--istio-line) first, "
+            "then to 1.29",
         ),
         (
             "1.24.1",
@@ -112,13 +118,14 @@ def test_refusals_are_worded_as_in_the_reference(current: str, target: str, mess
         (
             "1.29.2",
             "1.29.1-distroless",
-            "installed 1.29.2; target 1.29.1: no line of this build installs Istio 1.29.2 or later of that "
-            "minor; keep the operator that installed it",
+            "installed 1.29.2; target 1.29.1: an operator on the 1.29 line keeps the installed 1.29.2 "
+            "as it is (a later patch of its line); only an explicit lower target is refused",
         ),
         (
             "1.23.3-distroless",
             "1.23.2-distroless",
-            "installed 1.23.3; target 1.23.2: set the operator's Istio line to 1.24 (--istio-line)",
+            "installed 1.23.3; target 1.23.2: an operator on the 1.23 line keeps the installed 1.23.3 "
+            "as it is (a later patch of its line); only an explicit lower target is refused",
         ),
         (
             "2.0",

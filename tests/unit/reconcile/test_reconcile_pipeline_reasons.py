@@ -305,7 +305,7 @@ async def test_istio_pods_on_another_version_fail_verification() -> None:
 
     assert world.stored()["status"]["description"] == (
         "Verifying Pod versions in istio-system namespace failed: "
-        "istio-system Pods version 1.22.1 do not match istio operator version 1.23.2"
+        f"istio-system Pods version 1.22.1 do not match istio operator version {DEFAULT_LINE.version}"
     )
     assert world.condition("Ready")["reason"] == "IstioInstallUninstallFailed"
 
@@ -453,6 +453,22 @@ async def test_a_refused_version_names_the_path_in_an_event_and_installs_nothing
         reason == "IstioVersionUpdateNotAllowed" and "1.22" in message
         for _, reason, message in world.events.posted
     )
+
+
+async def test_a_later_patch_of_the_line_is_kept_as_installed_not_refused() -> None:
+    """Kyma 1.27.2 runs 1.29.2 where the default line is 1.29.1: the pass keeps 1.29.2's images."""
+    major, minor, patch = DEFAULT_LINE.version.split(".")
+    later = f"{major}.{minor}.{int(patch) + 1}-distroless"
+    world = World()
+    world.installer.on_install = lambda _: _istio_pods(world.kube, later)
+    world.cr(annotations={names.LAST_APPLIED_ANNOTATION: json.dumps({"config": {}, "IstioTag": later})})
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Ready", result.description
+    assert [iop["spec"]["tag"] for iop in world.installer.installs] == [later]
+    recorded = json.loads(world.stored()["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])
+    assert recorded["IstioTag"] == later
 
 
 async def test_deleting_a_cr_that_never_installed_needs_no_uninstall() -> None:

@@ -48,7 +48,7 @@ def compat(value: bool | None) -> IstioSpec:
 def test_the_default_expectation_is_the_pinned_proxy_with_production_resources() -> None:
     expectation = expected(IstioSpec())
 
-    assert expectation.image == "docker.io/istio/proxyv2:1.23.2-distroless"
+    assert expectation.image == f"docker.io/istio/proxyv2:{DEFAULT_LINE.tag}"
     assert expectation.resources == PRODUCTION_RESOURCES
     assert not expectation.compatibility_changed
     assert not expectation.compatibility_mode

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 TESTENV_BUILD = ROOT / "testenv" / "build"
+DEFAULT_PINS = f"testenv/istio-{DEFAULT_LINE.minor}"
+"""The default line's Go module, which the image's istioctl is built from."""
 
 DIGEST = re.compile(r"^[a-z0-9.\-/:]+:[A-Za-z0-9._\-]+@sha256:[0-9a-f]{64}$")
 
@@ -104,12 +106,30 @@ def test_the_final_stage_takes_istioctl_from_the_istioctl_stage_and_names_it_for
     assert "ISTIOCTL_PATH=/usr/local/bin/istioctl" in " ".join(_values(final, "ENV"))
 
 
-def test_istioctl_is_built_from_the_testenv_go_module_pins(parser: DockerfileParser) -> None:
+def test_the_default_line_is_the_newest_testenv_line() -> None:
+    # image/build builds the newest testenv/istio-<minor> and testenv/build links the newest line's
+    # binaries as the plain istioctl and pilot-discovery: both take the newest line for the default.
+    newest = max((p.name for p in (ROOT / "testenv").glob("istio-1.*")), key=lambda n: int(n.split(".")[1]))
+    assert f"testenv/{newest}" == DEFAULT_PINS
+
+
+def test_istioctl_is_built_from_the_default_lines_go_module_pins(parser: DockerfileParser) -> None:
     stage = _stage(parser, "istioctl")
-    assert "testenv/istioctl/go.mod testenv/istioctl/go.sum ./" in _values(stage, "COPY")
+    assert f"{DEFAULT_PINS}/go.mod {DEFAULT_PINS}/go.sum ./" in _values(stage, "COPY")
     builds = [run for run in _values(stage, "RUN") if "go build" in run]
     assert len(builds) == 1
-    assert "istio.io/istio/istioctl/cmd/istioctl" in builds[0]
+    words = _build_words(builds[0])
+    assert words[-1] == "istio.io/istio/istioctl/cmd/istioctl", "only istioctl, not the line's istiod"
+    assert _flag(words, "-o") == "/out/istioctl"
+
+
+def test_the_go_image_is_new_enough_for_the_default_lines_go_mod(parser: DockerfileParser) -> None:
+    # GOTOOLCHAIN=local: a Go older than the go.mod's go line refuses to build instead of downloading one.
+    go_image = next(image for image in parser.parent_images if image.startswith("golang:"))
+    have = re.match(r"golang:(\d+)\.(\d+)\.(\d+)", go_image)
+    need = re.search(r"^go (\d+)\.(\d+)(?:\.(\d+))?$", (ROOT / DEFAULT_PINS / "go.mod").read_text(), re.M)
+    assert have and need
+    assert tuple(int(g) for g in have.groups()) >= tuple(int(g or 0) for g in need.groups())
 
 
 def _build_words(command: str) -> list[str]:
@@ -121,21 +141,30 @@ def _flag(words: list[str], flag: str) -> str:
     return words[words.index(flag) + 1]
 
 
-def _testenv_istioctl_flags() -> tuple[str, str]:
-    """The -tags and -ldflags of testenv/build's istioctl component, with its $p expanded."""
+def _testenv_default_line_flags() -> tuple[str, str]:
+    """The -tags and -ldflags testenv/build gives the default line (its ``istio-1.*`` component and
+    ``istio_ldflags``), with the release and commit of the line's ``// istio-release:`` comment."""
     text = TESTENV_BUILD.read_text()
-    block = text[text.index("    istioctl)") : text.index("    helm)")]
-    package = re.search(r"local p=(\S+)", block)
+    block = text[text.index("    istio-1.*)") :]
+    block = block[: block.index(";;")]
+    function = text[text.index("istio_ldflags() {") :]
+    function = function[: function.index("\n}")]
     tags = re.search(r"-tags (\S+)", block)
-    ldflags = re.search(r'-ldflags \\\n\s+"([^"]+)"', block)
-    assert package and tags and ldflags, "testenv/build's istioctl part changed shape"
-    return tags.group(1), ldflags.group(1).replace("$p", package.group(1))
+    package = re.search(r"local p=(\S+)", function)
+    ldflags = re.search(r'echo "([^"]+)"', function)
+    assert '-ldflags "$(istio_ldflags $rc)"' in block, "testenv/build's istio line part changed shape"
+    assert tags and package and ldflags, "testenv/build's istio line part changed shape"
+    stamp = re.search(r"^// istio-release: (\S+) (\S+)$", (ROOT / DEFAULT_PINS / "go.mod").read_text(), re.M)
+    assert stamp, f"{DEFAULT_PINS}/go.mod has no '// istio-release:' line"
+    release, commit = stamp.groups()
+    expanded = ldflags.group(1).replace("$p", package.group(1)).replace("$1", release).replace("$2", commit)
+    return tags.group(1), expanded
 
 
 def test_istioctl_is_built_with_the_same_tags_and_ldflags_as_testenv_build(parser: DockerfileParser) -> None:
     build = next(run for run in _values(_stage(parser, "istioctl"), "RUN") if "go build" in run)
     words = _build_words(build)
-    tags, ldflags = _testenv_istioctl_flags()
+    tags, ldflags = _testenv_default_line_flags()
     assert _flag(words, "-tags") == tags
     assert _flag(words, "-ldflags") == ldflags
     assert "-trimpath" in words
@@ -152,5 +181,5 @@ def test_the_build_context_admits_only_what_the_dockerfile_copies() -> None:
     lines = [line for line in DOCKERIGNORE.read_text().splitlines() if line and not line.startswith("#")]
     assert lines[0] == "*"
     admitted = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert {"src", "pyproject.toml", "testenv/istioctl/go.mod", "testenv/istioctl/go.sum"} <= admitted
+    assert {"src", "pyproject.toml", f"{DEFAULT_PINS}/go.mod", f"{DEFAULT_PINS}/go.sum"} <= admitted
     assert ".venv" not in admitted

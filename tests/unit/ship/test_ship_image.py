@@ -103,16 +103,23 @@ def test_every_pin_of_the_lock_carries_the_hashes_the_image_build_checks() -> No
     assert [name for name, (_, hashes) in locked.items() if not hashes] == []
 
 
+# The shape of `go version -m` on a line's istioctl (testenv/build's istio-1.23-<hash>/istioctl-1.23.2,
+# shortened): built from outside its module, the binary records istio.io/istio as its main module.
 GO_VERSION_M = """\
-/cache/istioctl: go1.26.8
+/cache/istioctl-1.23.2: go1.26.8
 \tpath\tistio.io/istio/istioctl/cmd/istioctl
-\tmod\tkyma-istio/testenv/istioctl\t(devel)\t
+\tmod\tistio.io/istio\tv0.0.0-20240917190016-da0b3f29e9f9\th1:UhxL8VMX4CoumR2Sozrn3Tmzm0TEp9LW0ByerCkak08=
 \tdep\tgithub.com/imdario/mergo\tv0.3.16
 \t=>\tgithub.com/imdario/mergo\tv0.3.5\th1:JboBksRwiiAJWvIYJVo46AfV+IAh/TZqsU5p0t1AOj0=
 \tdep\tistio.io/api\tv1.23.2\th1:aaa=
 \tbuild\t-tags=vtprotobuf,disable_pgv
 \tbuild\tCGO_ENABLED=0
 """
+
+
+def test_the_istioctl_layer_names_the_line_its_binary_was_built_from() -> None:
+    comment = assemble.istioctl_comment(Path("/cache/testenv/istio-1.29-0123456789ab/istioctl-1.29.1"))
+    assert comment == "istioctl 1.29.1 from testenv/istio-1.29/go.mod (testenv/build)"
 
 
 def test_the_sbom_takes_istioctls_modules_with_replacements_followed() -> None:
@@ -142,4 +149,5 @@ def test_the_sbom_links_istioctl_and_its_modules_under_the_root_component() -> N
     assert graph["root"] == ["istioctl", "py:a"]
     assert graph["istioctl"] == ["go:github.com/imdario/mergo@v0.3.5", "go:istio.io/api@v1.23.2"]
     assert modules[0]["purl"] == "pkg:golang/github.com/imdario/mergo@v0.3.5"
+    assert "from testenv/istio-1.23/go.mod " in istioctl["description"]
     assert python_bom["components"] == [{"bom-ref": "py:a"}], "the input BOM is left alone"
