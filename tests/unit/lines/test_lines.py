@@ -189,6 +189,18 @@ def test_a_crs_hpa_minimum_reaches_the_pdb_value_on_the_newest_line() -> None:
     )
 
 
+def test_an_enabled_egress_gateways_hpa_minimum_reaches_its_pdb_value_on_the_newest_line() -> None:
+    """Found by rendering the CR with every Kyma 1.30 field through each line's istioctl: without the
+    value, istioctl 1.28+ renders no budget for the egress gateway."""
+    spec = IstioSpec.model_validate(
+        {"components": {"egressGateway": {"enabled": True, "k8s": {"hpaSpec": {"minReplicas": 3}}}}}
+    )
+    values = merge(spec, profile=Profile.PRODUCTION, line=lines.NEWEST)["spec"]["values"]
+    assert values["gateways"]["istio-egressgateway"]["autoscaleMin"] == 3
+    older = merge(spec, profile=Profile.PRODUCTION, line=lines.line("1.27"))["spec"]["values"]
+    assert "autoscaleMin" not in older["gateways"].get("istio-egressgateway", {})
+
+
 GOLDEN = Path(__file__).parents[2] / "data" / "golden" / "lines"
 
 

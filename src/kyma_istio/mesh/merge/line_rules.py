@@ -1,6 +1,6 @@
 """What differs in the IstioOperator between Istio lines, applied last (data: :class:`kyma_istio.lines.Line`).
 
-Istio 1.28 renders the istiod and ingress gateway PodDisruptionBudgets only when the chart's
+Istio 1.28 renders the istiod and gateway (ingress and egress) PodDisruptionBudgets only when the chart's
 ``autoscaleMin`` value is above 1, and reads that value, not the component's ``hpaSpec``. Our template
 states the minimum in ``hpaSpec`` (as Kyma's does), so on such a line the minimum is carried into the
 values: without it a production cluster would lose the control plane's disruption protection on upgrade
@@ -32,8 +32,11 @@ def _autoscale_min_from_hpa(iop: dict[str, Any]) -> None:
     pilot_min = nested(spec, "components", "pilot", "k8s", "hpaSpec", "minReplicas")
     if pilot_min is not None:
         values.setdefault("pilot", {})["autoscaleMin"] = pilot_min
-    gateways = nested(spec, "components", "ingressGateways") or []
-    for gateway in gateways:
-        minimum = nested(gateway, "k8s", "hpaSpec", "minReplicas")
-        if minimum is not None and gateway.get("name") == names.INGRESS_GATEWAY:
-            values.setdefault("gateways", {}).setdefault(names.INGRESS_GATEWAY, {})["autoscaleMin"] = minimum
+    for component, chart_key in (
+        ("ingressGateways", names.INGRESS_GATEWAY),
+        ("egressGateways", names.EGRESS_GATEWAY),
+    ):
+        for gateway in nested(spec, "components", component) or []:
+            minimum = nested(gateway, "k8s", "hpaSpec", "minReplicas")
+            if minimum is not None and gateway.get("name") == chart_key:
+                values.setdefault("gateways", {}).setdefault(chart_key, {})["autoscaleMin"] = minimum
