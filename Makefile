@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # privilege where user namespaces are enabled (README, "Prerequisites").
 NETNS := unshare $(if $(filter 0,$(shell id -u)),,-r) --net --fork -- bash -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: help demo test unit integration lint testenv crd docs chart dashboard rbac lock audit clean
+.PHONY: help demo test unit integration lint testenv ladder crd docs chart dashboard rbac lock audit clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ integration: $(STAMP) testenv ## integration tests against the local control pla
 test: $(STAMP) lint testenv image-for-tests ## everything CI runs: lint, image, unit tests (unprivileged when root), integration
 	$(NETNS) .ci/unit-unprivileged
 	$(NETNS) $(VENV)/bin/pytest tests/integration -q
+
+ladder: $(STAMP) ## every Istio line (testenv/build --lines): golden renders, install, injection and takeover at each line's release
+	testenv/build all --lines
+	$(VENV)/bin/pytest tests/unit/lines -q
+	KYMA_ISTIO_LADDER=1 $(NETNS) $(VENV)/bin/pytest tests/integration/test_upgrade.py -q -p no:randomly -k at_its_lines_release
 
 crd: $(STAMP) ## regenerate deploy/crds from the API model
 	$(VENV)/bin/kyma-istio crd > deploy/crds/operator.kyma-project.io_istios.yaml

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -503,8 +504,17 @@ async def test_taking_over_a_cluster_of_the_newest_kyma_keeps_every_setting_and_
     assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
 
 
-async def test_taking_over_a_kyma_1_10_installation_on_the_1_23_line_restarts_nothing(
+LADDER = os.environ.get("KYMA_ISTIO_LADDER") == "1"
+"""``make ladder``: the takeover below at every line of this build (``testenv/build --lines`` first)."""
+TAKEOVER_LINES = lines.LINES if LADDER else (lines.line("1.23"),)
+"""Each line an operator set to that line takes over at the line's own release: in ``make test`` the 1.23
+line (Kyma 1.10's; the default line's takeover is the test above), in the ladder every line."""
+
+
+@pytest.mark.parametrize("kyma_line", TAKEOVER_LINES, ids=[line.minor for line in TAKEOVER_LINES])
+async def test_taking_over_a_kyma_installation_at_its_lines_release_restarts_nothing(
     *,
+    kyma_line: lines.Line,
     kubeconfig: Path,
     client: Client,
     namespace: str,
@@ -512,10 +522,9 @@ async def test_taking_over_a_kyma_1_10_installation_on_the_1_23_line_restarts_no
     istiod: Istiod,
     crd_and_namespace: None,
 ) -> None:
-    """Kyma 1.10 runs Istio 1.23: installed by istioctl 1.23.2, sidecars injected by istiod 1.23.2, the CR
-    at tag 1.23.2; an operator targeting the 1.23 line (``--istio-line 1.23``) takes it over without a
-    restart."""
-    kyma_line = lines.line("1.23")
+    """A cluster as a Kyma release on ``kyma_line`` leaves it (Kyma 1.10: Istio 1.23.2): installed by that
+    line's istioctl, sidecars injected by that line's istiod, the CR at the line's tag; an operator set to
+    the line (``--istio-line``) takes it over without a restart."""
     deps = make_deps(kubeconfig, Settings(line=kyma_line, readiness_timeout_s=120, restart_wave_timeout_s=30))
     try:
         await _istio_by_istioctl(deps, client, kubeconfig, binary=kyma_line.istioctl, tag=kyma_line.tag)
@@ -535,7 +544,8 @@ async def test_taking_over_a_kyma_1_10_installation_on_the_1_23_line_restarts_no
         assert {p.metadata.uid for p in client.list(Pod, namespace=namespace)} == pods
         assert _templates(client) == control_plane, _differences(control_plane, _templates(client))
         assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{kyma_line.tag}"
-        # Istio 1.23 renders the budgets whatever the HPA minimum (Line.pdb_needs_autoscale_min).
+        # Every line renders both budgets in production: from 1.28 because the HPA minimum reaches the
+        # chart's autoscaleMin (Line.pdb_needs_autoscale_min).
         budgets = {b.metadata.name for b in client.list(PodDisruptionBudget, namespace=names.ISTIO_NAMESPACE)}
         production = cluster_facts(await deps.kube.list_all(kinds.NODE)).profile.value == "production"
         assert budgets == ({"istiod", names.INGRESS_GATEWAY} if production else set())
