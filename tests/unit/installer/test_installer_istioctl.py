@@ -47,6 +47,17 @@ def is_running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+async def gone(pid: int, *, timeout_s: float = 10) -> bool:
+    """Whether ``pid`` stops running within ``timeout_s``: SIGKILL to a process group is delivered
+    asynchronously, so a grandchild the installer cannot wait for may still run for a moment after it."""
+    deadline = time.monotonic() + timeout_s
+    while is_running(pid):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
 def exists(path: Path | str) -> bool:
     """Outside the async tests, so a sync stat reads as deliberate."""
     return Path(path).exists()
@@ -163,7 +174,7 @@ sleep 300"""
     assert result.summary == (
         "istioctl install timed out after 5s while waiting for Deployment/istio-system/istiod"
     )
-    assert not is_running(int((tmp_path / "child").read_text()))
+    assert await gone(int((tmp_path / "child").read_text()))
 
 
 async def test_cancelling_an_install_kills_its_process_group(tmp_path: Path) -> None:
@@ -177,8 +188,8 @@ async def test_cancelling_an_install_kills_its_process_group(tmp_path: Path) -> 
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert not is_running(int((tmp_path / "child").read_text()))
-    assert not is_running(int((tmp_path / "main").read_text()))
+    assert await gone(int((tmp_path / "child").read_text()))
+    assert await gone(int((tmp_path / "main").read_text()))
     assert not exists((tmp_path / "path").read_text().strip())
 
 
