@@ -9,13 +9,14 @@ finalizer never sends the pass into later steps (the reference's quirk 10). The 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.api.events import EventReason
 from kyma_istio.k8s import errors, kinds
-from kyma_istio.k8s.seam import announce
+from kyma_istio.k8s.seam import EXISTS, announce
 from kyma_istio.reconcile import finalizer, sidecars
 from kyma_istio.reconcile.context import CURRENT_STEP, Deps
 from kyma_istio.reconcile.steps import Uninstalled
@@ -74,6 +75,7 @@ async def _uninstall(cr: dict[str, Any], deps: Deps) -> c.Problem | None:
     if not result.ok:
         return c.UNINSTALL_FAILED.problem(result.summary)
     try:
+        await _wait_workloads_gone(deps)
         namespace = await deps.kube.get(kinds.NAMESPACE, names.ISTIO_NAMESPACE)
         # The chart's istio-system holds the operator's own Role: deleting it would lock the next
         # install out. istioctl's purge has already removed Istio's objects from it.
@@ -83,6 +85,33 @@ async def _uninstall(cr: dict[str, Any], deps: Deps) -> c.Problem | None:
         return c.UNINSTALL_FAILED.problem(str(err))
     await announce(deps.events, cr, EventReason.UNINSTALLED, f"Istio removed in {result.duration_s:.1f}s")
     return None
+
+
+TERMINATION_WAIT_S = 60.0
+"""How long the pass waits for Istio's Deployments and DaemonSets to finish terminating after the purge."""
+_POLL_S = 0.5
+
+
+async def _wait_workloads_gone(deps: Deps, timeout_s: float = TERMINATION_WAIT_S) -> None:
+    """From Istio 1.24 the purge deletes in the foreground: istiod and the gateways stay, terminating, until
+    the garbage collector has removed their pods. Reporting the uninstall (and releasing the CR) only once
+    they are gone keeps a re-created CR from installing over terminating objects; past ``timeout_s`` the
+    pass goes on, as before, and the next install waits on the API server instead."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        remaining = [
+            f"{kind.kind}/{obj['metadata']['name']}"
+            for kind in (kinds.DEPLOYMENT, kinds.DAEMONSET)
+            for obj in await deps.kube.list_all(
+                kind, namespace=names.ISTIO_NAMESPACE, labels={names.ISTIO_COMPONENT_LABEL: EXISTS}
+            )
+        ]
+        if not remaining or loop.time() >= deadline:
+            if remaining:
+                deps.log.warning("Istio's %s still terminating after %.0fs", ", ".join(remaining), timeout_s)
+            return
+        await asyncio.sleep(_POLL_S)
 
 
 def keeps_namespace(namespace: dict[str, Any]) -> bool:
