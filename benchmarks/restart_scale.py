@@ -113,7 +113,9 @@ async def _operator(
     events = CountedEvents()
     deps = Deps(kube=kube, installer=NoInstaller(), events=events, settings=settings)
     iop = merge(IstioSpec(), profile=Profile.PRODUCTION, line=Settings().line)
-    expectation = sidecars.expectation_of(iop, IstioSpec(), None)
+    expectation = sidecars.expectation_of(
+        iop, IstioSpec(), None, status_port=await sidecars.read_status_port(kube)
+    )
     baseline_mb = rss_mb("VmRSS")
 
     list_seconds = await list_floor(kubeconfig)
