@@ -49,10 +49,10 @@ test: $(STAMP) lint testenv image-for-tests ## everything CI runs: lint, image, 
 	$(NETNS) .ci/unit-unprivileged
 	$(NETNS) $(VENV)/bin/pytest tests/integration -q
 
-ladder: $(STAMP) ## every Istio line (testenv/build --lines): golden renders, install, injection and takeover at each line's release
+ladder: $(STAMP) ## every Istio line (testenv/build --lines): golden renders, install, injection and takeover at each line's release, and a climb
 	testenv/build all --lines
 	$(VENV)/bin/pytest tests/unit/lines -q
-	KYMA_ISTIO_LADDER=1 $(NETNS) $(VENV)/bin/pytest tests/integration/test_upgrade.py -q -p no:randomly -k at_its_lines_release
+	KYMA_ISTIO_LADDER=1 $(NETNS) $(VENV)/bin/pytest tests/integration/test_upgrade.py -q -p no:randomly -k "at_its_lines_release or climb"
 
 crd: $(STAMP) ## regenerate deploy/crds from the API model
 	$(VENV)/bin/kyma-istio crd > deploy/crds/operator.kyma-project.io_istios.yaml

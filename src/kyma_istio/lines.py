@@ -74,15 +74,15 @@ class Line:
         the installed images, so a takeover changes no image and restarts nothing. Istio changes its
         install charts little or not at all within a minor (ADR 19 has the measurement), and Kyma itself
         pairs one commit's istioctl with a later patch's images."""
-        installed = _release(installed_tag)
-        own = _release(self.version)
+        installed = release_parts(installed_tag)
+        own = release_parts(self.version)
         if installed is None or own is None or installed[:2] != own[:2] or installed <= own:
             return self
         version = ".".join(str(part) for part in installed)
         return dataclasses.replace(self, version=version, kept_from=self.kept_from or self.version)
 
 
-def _release(tag: str | None) -> tuple[int, int, int] | None:
+def release_parts(tag: str | None) -> tuple[int, int, int] | None:
     """``(1, 29, 2)`` for ``1.29.2``, ``v1.29.2`` or ``1.29.2-distroless``; ``None`` for anything else."""
     if not tag:
         return None
@@ -180,9 +180,9 @@ def at(tag: str) -> Line:
     """The rules of the line an installed ``tag`` belongs to, at that tag's version: the line of its
     minor, else the newest older line (a release this build has no line for is read by the rules of the
     line before it). ``ValueError`` when ``tag`` is no version."""
-    release = _release(tag)
+    release = release_parts(tag)
     if release is None:
         raise ValueError(f"Istio version tag {tag!r} is not a version like 1.23.2")
-    older = [c for c in LINES if (_release(c.version) or (0, 0, 0))[:2] <= release[:2]]
+    older = [c for c in LINES if (release_parts(c.version) or (0, 0, 0))[:2] <= release[:2]]
     closest = older[-1] if older else LINES[0]
     return dataclasses.replace(closest, version=".".join(str(part) for part in release))

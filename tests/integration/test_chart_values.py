@@ -60,6 +60,7 @@ REFUSED = {
     "fullname not DNS": ("fullnameOverride=Istio_Manager", "/fullnameOverride"),
     "pull policy": ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
     "dashboard views switch": ("dashboardExtensions.enabled=maybe", "/dashboardExtensions/enabled"),
+    "climb switch": ("operator.allowClimb=yes", "/operator/allowClimb"),
 }
 
 
@@ -87,6 +88,13 @@ def test_go_durations_and_seconds_render_into_the_flags(duration: str) -> None:
 
     assert f"--failure-max-delay={duration}" in container["args"]
     assert parse_duration(duration) >= 0  # what the schema lets through, the operator reads
+
+
+@pytest.mark.parametrize(("value", "flag"), [("true", "--allow-climb"), ("false", "--no-allow-climb")])
+def test_the_climb_switch_renders_its_flag(value: str, flag: str) -> None:
+    (container,) = _deployment(f"operator.allowClimb={value}")["spec"]["template"]["spec"]["containers"]
+
+    assert flag in container["args"]
 
 
 def test_the_schema_uses_the_operators_own_rules() -> None:

@@ -292,11 +292,16 @@ async def _last_tag(deps: Deps) -> str:
     return str(json.loads(cr["metadata"]["annotations"][names.LAST_APPLIED_ANNOTATION])["IstioTag"])
 
 
-def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wait_for: WaitFor) -> None:
-    """Istio's components on the target from the kept hub; each workload restarted exactly once."""
+def _assert_on_default_line_images(client: Client) -> None:
+    """Istio's components on the default line's images from the kept hub."""
     assert _image(client, Deployment, "istiod") == f"{HUB}/pilot:{DEFAULT_LINE.tag}"
     assert _image(client, Deployment, names.INGRESS_GATEWAY) == f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     assert _image(client, DaemonSet, "istio-cni-node") == f"{HUB}/install-cni:{DEFAULT_LINE.tag}"
+
+
+def _assert_upgraded(client: Client, namespace: str, before: dict[str, int], wait_for: WaitFor) -> None:
+    """Istio's components on the target from the kept hub; each workload restarted exactly once."""
+    _assert_on_default_line_images(client)
     assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
     target = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
@@ -552,3 +557,54 @@ async def test_taking_over_a_kyma_installation_at_its_lines_release_restarts_not
     finally:
         await drop_all_crs(deps.kube)
         await deps.kube.close()
+
+
+# --- the climb (make ladder) ------------------------------------------------------------------------
+
+CLIMB_FROM = lines.LINES[-3]
+"""Two minors below the default line (1.27.0): a climb of two hops, through the line in between."""
+
+
+def _minors_behind(client: Client, namespace: str, installed: str) -> int:
+    """The most minors any live workload proxy runs behind ``installed``."""
+    minor = int(installed.split(".")[1])
+    proxies = [image for app in WORKLOADS for image in _proxy_images(client, namespace, app)]
+    return max((minor - int(image.rpartition(":")[2].split(".")[1]) for image in proxies), default=0)
+
+
+@pytest.mark.skipif(not LADDER, reason="make ladder: a climb needs the 1.27 line, not built by make test")
+async def test_an_allowed_climb_upgrades_one_minor_per_hop_and_restarts_each_owner_once_per_hop(
+    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor, istiod: Istiod
+) -> None:
+    """Kyma 1.21-1.24's Istio (1.27) climbs to the default line (1.29) through 1.28: each hop installed by
+    its line's istioctl, injected by its istiod, every owner rolled once per hop, never a proxy two
+    minors behind istiod, and the CR Ready at the end with the climb's record gone."""
+    await _istio_by_istioctl(deps, client, kubeconfig, binary=CLIMB_FROM.istioctl, tag=CLIMB_FROM.tag)
+    cr = _kyma_cr(CLIMB_FROM.tag)
+    cr["metadata"]["annotations"][names.CLIMB_ANNOTATION] = "true"
+    await deps.kube.create(kinds.ISTIO, cr)
+    before = _workloads(client, namespace, wait_for, f"{HUB}/proxyv2:{CLIMB_FROM.tag}", istiod)
+
+    states: list[tuple[str, str]] = []
+    for _ in range(20):
+        result = await pipeline.reconcile(NS, "default", deps)
+        assert result.state is not None
+        installed = await _last_tag(deps)
+        states.append((result.state.value, installed))
+        assert result.state.value in ("Processing", "Ready"), result.description
+        # Istiod may run the hop's release already; the proxies must never be two minors behind it.
+        assert _minors_behind(client, namespace, installed) <= 1
+        if result.state.value == "Ready":
+            break
+        await asyncio.sleep(result.requeue_after or 0)
+
+    assert states[-1] == ("Ready", DEFAULT_LINE.tag), states
+    assert lines.LINES[-2].tag in {tag for state, tag in states if state == "Processing"}, states
+    assert _generations(client, namespace) == {app: generation + 2 for app, generation in before.items()}
+    istiod.wait_ready()
+    assert istiod.binary is not None and istiod.binary.name == DEFAULT_LINE.pilot_discovery
+    _assert_on_default_line_images(client)
+    target = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
+    wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
+    stored = await deps.kube.get(kinds.ISTIO, "default", NS)
+    assert stored is not None and names.CLIMB_FROM_ANNOTATION not in stored["metadata"]["annotations"]

@@ -27,6 +27,8 @@ class EventReason(enum.Enum):
     INSTALL_SUCCEEDED = ("InstallSucceeded", _N)
     INSTALL_FAILED = ("InstallFailed", _W)
     VERSION_UPDATE_NOT_ALLOWED = ("IstioVersionUpdateNotAllowed", _W)
+    CLIMB_HOP_STARTED = ("IstioClimbHopStarted", _N)
+    CLIMB_HOP_SUCCEEDED = ("IstioClimbHopSucceeded", _N)
     DELETION_BLOCKED = ("DeletionBlocked", _W)
     UNINSTALLED = ("IstioUninstalled", _N)
     INGRESS_GATEWAY_RESTARTED = ("IngressGatewayRestarted", _N)

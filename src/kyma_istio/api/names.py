@@ -36,6 +36,12 @@ RESTART_TARGET_ANNOTATION: Final = "istio-operator.kyma-project.io/restartTarget
 """Hash of the proxy image and config an owner was last restarted for (ours, beyond the reference)."""
 RESTART_OPT_OUT_ANNOTATION: Final = "istio-operator.kyma-project.io/restart"
 """Set to ``disabled`` on a workload or namespace to exempt it from automatic sidecar restarts."""
+CLIMB_ANNOTATION: Final = "istio-operator.kyma-project.io/allow-climb"
+"""``"true"`` or ``"false"`` on the Istio CR: whether an installation two or more minors below the
+operator's line climbs to it one minor at a time (``mesh.climb``); wins over ``--allow-climb``."""
+CLIMB_FROM_ANNOTATION: Final = "istio-operator.kyma-project.io/climb-from"
+"""The release a climb in progress started from, written by the operator at its first hop and removed
+when the climb reaches the target: status numbers the hops from it ("hop 2 of 5")."""
 DISCLAIMER_ANNOTATION: Final = "istios.operator.kyma-project.io/managed-by-disclaimer"
 DISCLAIMER: Final = (
     "DO NOT EDIT - This resource is managed by Kyma.\n"

@@ -25,7 +25,7 @@ EXIT_BUG = 4
 PROG = "kyma-istio"
 DEBUG_ENV = "KYMA_ISTIO_DEBUG"
 COMPLETE_ENV = "_KYMA_ISTIO_COMPLETE"
-GO_BOOL_FLAGS = frozenset({"leader-elect", "zap-devel", "experimental", "reinstall-on-resync"})
+GO_BOOL_FLAGS = frozenset({"leader-elect", "zap-devel", "experimental", "reinstall-on-resync", "allow-climb"})
 """Flags a Go manifest may spell ``--flag=true`` / ``--flag=false`` (Go's flag package allows it)."""
 
 

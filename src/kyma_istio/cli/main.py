@@ -90,13 +90,17 @@ def check_upgrade(
     ] = None,
     output: Annotated[Verdict, typer.Option("-o", "--output", help="output format")] = Verdict.TEXT,
     istio_line: IstioLine = lines.DEFAULT.minor,
+    allow_climb: Annotated[
+        bool, typer.Option(envvar="KYMA_ISTIO_ALLOW_CLIMB", help="show the climb the operator would make")
+    ] = False,
 ) -> None:
-    """Say whether upgrading Istio FROM -> TO is allowed (exit 0) or refused (exit 1), and why."""
+    """Say whether upgrading Istio FROM -> TO is allowed (exit 0) or refused (exit 1), and why; with
+    --allow-climb, the hops of a climb of several minors (allowed when this build has every line)."""
     from kyma_istio.cli.versions import check_upgrade_command
 
     # Without a target, the line's own: a later patch of it is kept as installed, as the operator does.
     target = to_tag if to_tag is not None else _line(istio_line).keeping(from_tag).tag
-    raise typer.Exit(check_upgrade_command(from_tag, target, output=output))
+    raise typer.Exit(check_upgrade_command(from_tag, target, output=output, allow_climb=allow_climb))
 
 
 @app.command()
@@ -252,6 +256,14 @@ def run(
     restart_wave_size: Annotated[int, typer.Option(min=1, help="owners restarted per wave")] = 5,
     restart_limit: Annotated[int, typer.Option(min=1, help="owners restarted per pass")] = 30,
     reinstall_on_resync: Annotated[bool, typer.Option(help="re-run istioctl on periodic passes")] = True,
+    allow_climb: Annotated[
+        bool,
+        typer.Option(
+            envvar="KYMA_ISTIO_ALLOW_CLIMB",
+            help="climb an Istio two or more minors below the line one minor at a time (the CR's "
+            "allow-climb annotation wins)",
+        ),
+    ] = False,
     istioctl: Annotated[Path | None, typer.Option(envvar="ISTIOCTL_PATH", help="istioctl binary")] = None,
     log_format: Annotated[LogFormat, typer.Option(help="log line format")] = LogFormat.JSON,
     log_level: Annotated[LogLevel, typer.Option(help="lowest level logged")] = LogLevel.INFO,
@@ -302,6 +314,7 @@ def run(
         restart_wave_size=restart_wave_size,
         restart_limit=restart_limit,
         reinstall_on_resync=reinstall_on_resync,
+        allow_climb=allow_climb,
     )
     run_operator(
         Options(

@@ -16,7 +16,7 @@ from rich.text import Text
 import kyma_istio
 from kyma_istio import lines
 from kyma_istio.cli.output import emit
-from kyma_istio.mesh import versions
+from kyma_istio.mesh import climb, versions
 
 EXIT_ALLOWED = 0
 EXIT_REFUSED = 1
@@ -91,6 +91,7 @@ def check_upgrade_command(
     to_tag: str,
     *,
     output: str = "text",
+    allow_climb: bool = False,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
@@ -109,20 +110,45 @@ def check_upgrade_command(
             return EXIT_BAD_INPUT
     decision = versions.decide_upgrade(from_tag, to_tag)
     verdict = decision.verdict
+    hops = _climb(from_tag, to_tag) if allow_climb and not verdict.allowed else []
+    allowed = verdict.allowed or bool(hops)
     if output != "text":
         facts = {
             "from": from_tag,
             "to": to_tag,
-            "verdict": verdict.value,
+            "verdict": "climb" if hops else verdict.value,
             "allowed": verdict.allowed,
             "message": decision.message,
             "path": decision.path,
+            "climb": [hop.line.version for hop in hops],
         }
+        facts["allowed"] = allowed
         emit(facts, output)
-        return EXIT_ALLOWED if verdict.allowed else EXIT_REFUSED
-    out.print(Text.assemble(("verdict: ", "bold"), (verdict.value, _VERDICT_STYLES[verdict])))
+        return EXIT_ALLOWED if allowed else EXIT_REFUSED
+    shown = ("climb", "yellow") if hops else (verdict.value, _VERDICT_STYLES[verdict])
+    out.print(Text.assemble(("verdict: ", "bold"), shown))
     # Text objects, not markup strings: tags and messages may contain square brackets.
     out.print(Text(decision.message))
-    if decision.path is not None:
+    if hops:
+        steps = " -> ".join([hops[0].installed, *(hop.line.version for hop in hops)])
+        out.print(
+            Text.assemble(
+                ("climb: ", "bold"),
+                f"{len(hops)} hops, {steps}; each a complete upgrade that restarts every sidecar owner once",
+            )
+        )
+    elif decision.path is not None:
         out.print(Text.assemble(("what works: ", "bold"), decision.path))
-    return EXIT_ALLOWED if verdict.allowed else EXIT_REFUSED
+    return EXIT_ALLOWED if allowed else EXIT_REFUSED
+
+
+def _climb(from_tag: str, to_tag: str) -> list[climb.Hop]:
+    """The climb's hops when the target is a release of one of this build's lines, else none."""
+    try:
+        line = lines.line(to_tag)
+    except ValueError:
+        return []
+    target = line.keeping(to_tag)
+    if versions.parse_tag(to_tag).finalize_version() != versions.parse_tag(target.version):
+        return []  # a target below the line's own release is no line this build installs
+    return climb.plan(from_tag, target)

@@ -201,6 +201,18 @@ class Istioctl:
     def binary(self) -> Path:
         return self._binary
 
+    @property
+    def kubeconfig(self) -> Path | None:
+        return self._kubeconfig
+
+    @property
+    def context(self) -> str | None:
+        return self._context
+
+    @property
+    def log(self) -> logging.Logger:
+        return self._log
+
     def _cluster_args(self) -> list[str]:
         args = ["--kubeconfig", str(self._kubeconfig)] if self._kubeconfig else []
         return args + (["--context", self._context] if self._context else [])

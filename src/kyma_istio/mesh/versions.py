@@ -204,6 +204,10 @@ def _minor_steps_path(current: semver.Version, target: semver.Version) -> str:
         )
     first = f"set the operator's Istio line to {steps[0]} (--istio-line)"
     final = f"{target.major}.{target.minor}"
+    climb = (
+        f'; or let the operator climb there one minor at a time (annotation {names.CLIMB_ANNOTATION}: "true" '
+        "on the Istio CR, or --allow-climb)"
+    )
     if len(steps) == 1:
-        return f"{head}: {first} first, then to {final}"
-    return f"{head}: {first}, then one minor at a time ({listed}), then to {final}"
+        return f"{head}: {first} first, then to {final}{climb}"
+    return f"{head}: {first}, then one minor at a time ({listed}), then to {final}{climb}"

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kyma_istio import lines
 from kyma_istio.api import names
 from kyma_istio.cluster.kube import Kube
 from kyma_istio.cluster.kubeconfig import Resolved, resolve
@@ -54,14 +55,43 @@ class Options:
 
 
 class IstioctlInstaller:
-    """Adapts ``installer.istioctl.Istioctl`` to the reconciler's ``Installer`` protocol."""
+    """Adapts ``installer.istioctl.Istioctl`` to the reconciler's ``Installer`` protocol.
+
+    The IstioOperator names the Istio it installs (``spec.tag``); the istioctl of that minor installs it:
+    the configured one for the operator's own line (a later patch of it included, ``Line.keeping``), the
+    line's own build for the lines a climb passes through (``mesh.climb``), found when first needed."""
 
     def __init__(self, tool: istioctl.Istioctl, settings: Settings) -> None:
         self.tool = tool
         self.settings = settings
+        self._tools: dict[str, istioctl.Istioctl] = {settings.line.minor: tool}
+
+    def _tool_for(self, iop: Mapping[str, Any]) -> istioctl.Istioctl:
+        tag = str((iop.get("spec") or {}).get("tag") or self.settings.line.tag)
+        line = lines.line(tag)
+        if line.minor not in self._tools:
+            # Only the versioned build on PATH or in the tool directory: ISTIOCTL_PATH names the
+            # operator's own line's binary, never another minor's.
+            binary = istioctl.find_istioctl(line=line, environ={"PATH": os.environ.get("PATH", "")})
+            self._tools[line.minor] = istioctl.Istioctl(
+                binary, kubeconfig=self.tool.kubeconfig, context=self.tool.context, log=self.tool.log
+            )
+        return self._tools[line.minor]
 
     async def install(self, iop: Mapping[str, Any]) -> InstallOutcome:
-        return await self.tool.install(
+        try:
+            tool = self._tool_for(iop)
+        except istioctl.IstioctlNotFoundError as err:
+            wanted = lines.line(str(iop["spec"]["tag"]))
+            summary = (
+                f"{wanted.istioctl} (the istioctl of the {wanted.minor} line) is not on the operator's PATH: "
+                "run an image that adds it, or in a development checkout testenv/build "
+                f"istio-{wanted.minor} ({err})"
+            )
+            return InstallOutcome(ok=False, duration_s=0.0, summary=summary)
+        except ValueError as err:
+            return InstallOutcome(ok=False, duration_s=0.0, summary=str(err))
+        return await tool.install(
             iop,
             timeout_s=self.settings.install_timeout_s,
             readiness_timeout_s=self.settings.readiness_timeout_s,

@@ -47,6 +47,9 @@ class Settings:
     install_timeout_s: float = istioctl.INSTALL_TIMEOUT_S
     readiness_timeout_s: int = istioctl.READINESS_TIMEOUT_S
     reinstall_on_resync: bool = True
+    allow_climb: bool = False
+    """Climb an installation two or more minors below ``line`` one minor at a time (``--allow-climb``);
+    the CR's ``allow-climb`` annotation wins (``mesh.climb``)."""
     """Re-run ``istioctl install`` on the periodic resync even when nothing changed (drift repair)."""
 
 

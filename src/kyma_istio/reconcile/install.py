@@ -11,7 +11,7 @@ The result is an ``Installed`` value or the first ``Problem``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +32,11 @@ from kyma_istio.reconcile.steps import Installed
 from kyma_istio.reconcile.takeover import resolve_hub
 
 
-async def record_annotations(cr: dict[str, Any], wanted: dict[str, str], deps: Deps) -> dict[str, Any]:
-    """Set our annotations on the CR; no write when they are set already. Annotations merge key by key,
-    so no optimistic lock is needed: only these keys are written."""
+async def record_annotations(
+    cr: dict[str, Any], wanted: Mapping[str, str | None], deps: Deps
+) -> dict[str, Any]:
+    """Set our annotations on the CR (``None`` removes one); no write when they are so already.
+    Annotations merge key by key, so no optimistic lock is needed: only these keys are written."""
     meta = cr["metadata"]
     annotations = meta.get("annotations") or {}
     if all(annotations.get(k) == v for k, v in wanted.items()):

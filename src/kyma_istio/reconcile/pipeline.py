@@ -36,11 +36,16 @@ from kyma_istio.api.validation import describe_errors
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.seam import announce
 from kyma_istio.lines import Line
+from kyma_istio.mesh import climb
 from kyma_istio.mesh.change import Change, what_changed
 from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall, user_resources
 from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft, changed
 from kyma_istio.reconcile.steps import Condition
+from kyma_istio.restart.podview import reduce_pod
+
+_PODS_NAMED = 5
+"""Pods a climb's waiting message names before it says "..."."""
 
 WARNING_REQUEUE_S = 60.0
 """The longest wait between retries of a warning (ADR 13). Most warnings clear by a user action that
@@ -79,6 +84,8 @@ class Pass:
         self.live_status: dict[str, Any] | None = cr.get("status")
         self.draft = Draft(self.live_status, deps.clock())
         self.log = deps.log.getChild("pass")
+        self.hop: climb.Hop | None = None
+        """The climb hop this pass performs, if any (``_climb``)."""
 
     @property
     def key(self) -> str:
@@ -109,12 +116,23 @@ class Pass:
             if line is not self.deps.settings.line:
                 self._keep_installed_patch(line)
                 change = what_changed(self.cr, spec, tag=line.tag)
+            elif change.last is not None:
+                problem = await self._climb(change.last.istio_tag)
+                if problem is not None:
+                    return await self._finish(problem)
+                if self.hop is not None:
+                    change = what_changed(self.cr, spec, tag=self.hop.line.tag)
         except ValueError as err:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
         if not self._is_quiet(change):
-            self.draft.enter(State.PROCESSING, c.RECONCILING)
+            self.draft.enter(State.PROCESSING, self._reconciling())
             await self._write_status()
         return await self._install(spec, change)
+
+    def _reconciling(self, detail: str | None = None) -> str:
+        """The Processing description: Kyma's text, then the climb hop and what the pass waits for."""
+        parts = [part for part in (self.hop.describe() if self.hop else None, detail) if part]
+        return f"{c.RECONCILING}: {'; '.join(parts)}" if parts else c.RECONCILING
 
     def _keep_installed_patch(self, line: Line) -> None:
         """For the rest of this pass the target is the later patch found installed (``Line.keeping``)."""
@@ -127,6 +145,64 @@ class Pass:
         )
         settings = dataclasses.replace(self.deps.settings, line=line)
         self.deps = dataclasses.replace(self.deps, settings=settings)
+
+    async def _climb(self, installed_tag: str) -> c.Problem | None:
+        """Make this pass one hop of a climb when the installation is two or more minors below the line
+        and the climb is allowed (``mesh.climb``); a problem when it is asked for and cannot go on."""
+        annotations = self.meta.get("annotations") or {}
+        started = annotations.get(names.CLIMB_FROM_ANNOTATION)
+        hop = climb.next_hop(installed_tag, self.deps.settings.line, started_from=started)
+        if hop is None:
+            if started is not None:  # a climb that ended (or a record left by hand): nothing to number
+                try:
+                    self.cr = await install.record_annotations(
+                        self.cr, {names.CLIMB_FROM_ANNOTATION: None}, self.deps
+                    )
+                except errors.ClusterError as err:
+                    return c.INSTALL_CHECK_FAILED.problem(str(err))
+                self.meta = self.cr.get("metadata", {})
+            return None
+        if not hop.last:  # the last hop is one minor up, which the version rule allows anyway
+            consent = climb.consent(annotations, self.deps.settings.allow_climb)
+            if consent.error is not None:
+                events = self.deps.events
+                await announce(events, self.cr, EventReason.VERSION_UPDATE_NOT_ALLOWED, consent.error)
+                return c.VERSION_UPDATE_NOT_ALLOWED.problem(consent.error)
+            if not consent.allowed:
+                return None  # the version rule refuses; its message names the climb
+        try:
+            behind = await self._proxies_behind(installed_tag)
+            if started != hop.started_from:
+                self.cr = await install.record_annotations(
+                    self.cr, {names.CLIMB_FROM_ANNOTATION: hop.started_from}, self.deps
+                )
+                self.meta = self.cr.get("metadata", {})
+        except errors.ClusterError as err:
+            return c.INSTALL_CHECK_FAILED.problem(f"{hop.describe()}: {err}")
+        if behind:
+            shown = ", ".join(behind[:_PODS_NAMED]) + (", ..." if len(behind) > _PODS_NAMED else "")
+            message = (
+                f"{hop.describe()} waits: {len(behind)} pods run a proxy older than the installed "
+                f"{installed_tag} ({shown}); this hop would leave them two minors behind istiod, past "
+                "Istio's supported skew: restart them (or lift their restart opt-out) and the climb goes on"
+            )
+            await announce(self.deps.events, self.cr, EventReason.VERSION_UPDATE_NOT_ALLOWED, message)
+            return c.VERSION_UPDATE_NOT_ALLOWED.problem(message)
+        self.hop = hop
+        self.log.info("%s", hop.describe())
+        settings = dataclasses.replace(self.deps.settings, line=hop.line)
+        self.deps = dataclasses.replace(self.deps, settings=settings)
+        await announce(self.deps.events, self.cr, EventReason.CLIMB_HOP_STARTED, hop.describe())
+        return None
+
+    async def _proxies_behind(self, installed_tag: str) -> list[str]:
+        """Pods whose ``istio-proxy`` (either shape) runs a minor below ``installed_tag``."""
+        images: dict[str, str] = {}
+        async for pod in self.deps.kube.stream(kinds.POD, fields={"status.phase": "Running"}, chunk_size=500):
+            view = reduce_pod(pod)
+            for proxy in view.proxies[:1]:
+                images[f"{view.namespace}/{view.name}"] = proxy.image
+        return climb.proxies_behind(installed_tag, images)
 
     # --- steps ---------------------------------------------------------------------------------------
 
@@ -179,8 +255,7 @@ class Pass:
             return await self._finish(restarted.problem, conditions_set=True)
         if restarted.partial:
             self.draft.set(c.Reason.RECONCILE_REQUEUED)
-            waiting = f"{c.RECONCILING}: {restarted.waiting}" if restarted.waiting else c.RECONCILING
-            self.draft.enter(State.PROCESSING, waiting)
+            self.draft.enter(State.PROCESSING, self._reconciling(restarted.waiting or None))
             await self._write_status()
             settings = self.deps.settings
             requeue = settings.chunk_requeue_s if restarted.continue_now else settings.partial_requeue_s
@@ -189,6 +264,10 @@ class Pass:
             self.cr = await install.write_last_applied(self.cr, spec, installed.iop_hash, self.deps)
         except errors.ClusterError as err:
             return await self._finish(c.LAST_APPLIED_UPDATE_FAILED.problem(str(err)))
+        if self.hop is not None:
+            ended = await self._end_hop(self.hop)
+            if ended is not None:
+                return ended
         self.draft.set(c.Reason.RECONCILE_SUCCEEDED)
         problems = [await self._user_resources()]
         if spec.experimental is not None and not self.deps.settings.experimental:
@@ -201,6 +280,23 @@ class Pass:
         self.draft.enter(State.READY, "")
         await self._write_status()
         return PassResult(State.READY, self.deps.settings.reconciliation_interval_s)
+
+    async def _end_hop(self, hop: climb.Hop) -> PassResult | None:
+        """After a hop that ended healthy: the next hop starts on a prompt requeue, or, after the last,
+        the climb's record goes and the pass goes on to Ready. ``None`` to go on."""
+        await announce(self.deps.events, self.cr, EventReason.CLIMB_HOP_SUCCEEDED, f"{hop.describe()} done")
+        if hop.last:
+            try:
+                self.cr = await install.record_annotations(
+                    self.cr, {names.CLIMB_FROM_ANNOTATION: None}, self.deps
+                )
+            except errors.ClusterError as err:
+                return await self._finish(c.LAST_APPLIED_UPDATE_FAILED.problem(str(err)))
+            return None
+        self.draft.set(c.Reason.RECONCILE_REQUEUED, f"{hop.describe()} done; the next hop follows")
+        self.draft.enter(State.PROCESSING, self._reconciling("done; the next hop follows"))
+        await self._write_status()
+        return PassResult(State.PROCESSING, self.deps.settings.chunk_requeue_s)
 
     async def _user_resources(self) -> c.Problem | None:
         """Set ``IngressTargetingUserResourceFound``; the Warning when user EnvoyFilters target the
@@ -235,6 +331,9 @@ class Pass:
     async def _finish(self, problem: c.Problem, *, conditions_set: bool = False) -> PassResult:
         """End the pass in the problem's state; ``conditions_set`` when its step's conditions are in
         the draft already (the restarters'), so only state and description follow from it."""
+        if self.hop is not None:
+            described = f"{problem.description} ({self.hop.describe()})"
+            problem = dataclasses.replace(problem, description=described)
         if conditions_set:
             self.draft.enter(problem.level.state, problem.description)
         else:

@@ -82,6 +82,12 @@ def test_refusals_are_worded_as_in_the_reference(current: str, target: str, mess
     assert decide_upgrade(current, target).message == message
 
 
+CLIMB = (
+    "; or let the operator climb there one minor at a time (annotation istio-operator.kyma-project.io/"
+    'allow-climb: "true" on the Istio CR, or --allow-climb)'
+)
+
+
 @pytest.mark.parametrize(
     ("current", "target", "path"),
     [
@@ -102,13 +108,13 @@ def test_refusals_are_worded_as_in_the_reference(current: str, target: str, mess
             "1.24.2",
             "1.29.1-distroless",
             "installed 1.24.2; target 1.29.1: set the operator's Istio line to 1.25 (--istio-line), then one "
-            "minor at a time (1.25 through 1.28), then to 1.29",
+            "minor at a time (1.25 through 1.28), then to 1.29" + CLIMB,
         ),
         (
             "1.27.0",
             "1.29.1-distroless",
             "installed 1.27.0; target 1.29.1: set the operator's Istio line to 1.28 (--istio-line) first, "
-            "then to 1.29",
+            "then to 1.29" + CLIMB,
         ),
         (
             "1.24.1",

@@ -8,160 +8,21 @@ do on demand.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from reconcile_fakes import FakeEvents, FakeInstaller, FakeKube
+from reconcile_world import NS, OLD_PROXY, World, istio_pods
 
 from kyma_istio.api import names
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.kinds import Kind
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile import pipeline
-from kyma_istio.reconcile.context import Deps, InstallOutcome, Settings
+from kyma_istio.reconcile.context import InstallOutcome, Settings
 from kyma_istio.reconcile.draft import Draft
 
-NS = names.OPERATOR_NAMESPACE
 PEER_AUTHENTICATION = Kind("security.istio.io", "v1", "PeerAuthentication", "peerauthentications")
 VIRTUAL_SERVICE = Kind("networking.istio.io", "v1", "VirtualService", "virtualservices")
-OLD_PROXY = "docker.io/istio/proxyv2:1.22.0-distroless"
-
-
-def _istio_pods(kube: FakeKube, version: str = DEFAULT_LINE.tag) -> None:
-    """What istioctl leaves behind: istiod and the gateway running the target images."""
-    for name, container, image in (
-        ("istiod-1", "discovery", f"docker.io/istio/pilot:{version}"),
-        ("istio-ingressgateway-1", "istio-proxy", f"docker.io/istio/proxyv2:{version}"),
-    ):
-        kube.put(
-            kinds.POD,
-            {
-                "metadata": {"name": name, "namespace": names.ISTIO_NAMESPACE},
-                "spec": {"containers": [{"name": container, "image": image}]},
-            },
-        )
-    kube.put(
-        kinds.DEPLOYMENT,
-        {
-            "metadata": {"name": names.INGRESS_GATEWAY, "namespace": names.ISTIO_NAMESPACE, "generation": 1},
-            "spec": {"template": {"metadata": {}}},
-        },
-    )
-
-
-class World:
-    """A cluster of fakes with one production-size node and Istio's CR kind registered."""
-
-    def __init__(self, *, settings: Settings | None = None) -> None:
-        self.kube = FakeKube()
-        self.installer = FakeInstaller(on_install=lambda _: _istio_pods(self.kube))
-        self.events = FakeEvents()
-        self.deps = Deps(
-            kube=self.kube,
-            installer=self.installer,
-            events=self.events,
-            settings=settings or Settings(),
-        )
-        self.kube.put(
-            kinds.NODE,
-            {"metadata": {"name": "node-1"}, "status": {"capacity": {"cpu": "8", "memory": "32Gi"}}},
-        )
-        self.kube.put(kinds.NAMESPACE, {"metadata": {"name": names.ISTIO_NAMESPACE}})
-
-    def cr(
-        self,
-        spec: Mapping[str, Any] | None = None,
-        *,
-        name: str = "default",
-        namespace: str = NS,
-        **meta: Any,
-    ) -> None:
-        self.kube.put(
-            kinds.ISTIO,
-            {"metadata": {"name": name, "namespace": namespace, **meta}, "spec": dict(spec or {})},
-        )
-
-    def stored(self, name: str = "default", namespace: str = NS) -> dict[str, Any]:
-        found = self.kube.stored(kinds.ISTIO, name, namespace)
-        assert found is not None
-        return found
-
-    def condition(self, type_: str, name: str = "default") -> dict[str, Any]:
-        return next(c for c in self.stored(name)["status"]["conditions"] if c["type"] == type_)
-
-    async def reconcile(self, name: str = "default", namespace: str = NS, **kw: Any) -> pipeline.PassResult:
-        return await pipeline.reconcile(namespace, name, self.deps, **kw)
-
-    def outdated_workload(self, name: str, *, bare_pod: bool = False, rolls_out: bool = True) -> None:
-        """A Deployment (via its ReplicaSet) or a bare Pod whose sidecar runs the old proxy. The fake
-        API keeps a Deployment's status as it is: one that ``rolls_out`` looks healthy after its patch,
-        any other never does."""
-        owner = None
-        if not bare_pod:
-            ready = 1 if rolls_out else 0
-            self.kube.put(
-                kinds.DEPLOYMENT,
-                {
-                    "metadata": {"name": name, "namespace": "app", "generation": 1},
-                    "spec": {
-                        "replicas": 1,
-                        "strategy": {"type": "RollingUpdate"},
-                        "template": {"metadata": {}},
-                    },
-                    "status": {
-                        "observedGeneration": 1,
-                        "replicas": 1,
-                        "updatedReplicas": 1,
-                        "availableReplicas": ready,
-                    },
-                },
-            )
-            self.kube.put(
-                kinds.REPLICASET,
-                {
-                    "metadata": {
-                        "name": f"{name}-rs",
-                        "namespace": "app",
-                        "ownerReferences": [
-                            {
-                                "kind": "Deployment",
-                                "name": name,
-                                "apiVersion": "apps/v1",
-                                "uid": f"uid-{name}",
-                                "controller": True,
-                            }
-                        ],
-                    }
-                },
-            )
-            owner = [
-                {
-                    "kind": "ReplicaSet",
-                    "name": f"{name}-rs",
-                    "apiVersion": "apps/v1",
-                    "uid": f"uid-{name}-rs",
-                    "controller": True,
-                }
-            ]
-        self.kube.put(
-            kinds.POD,
-            {
-                "metadata": {
-                    "name": f"{name}-pod",
-                    "namespace": "app",
-                    "ownerReferences": owner or [],
-                    "annotations": {names.SIDECAR_STATUS_ANNOTATION: "{}"},
-                },
-                "spec": {
-                    "containers": [
-                        {"name": "app", "image": "app"},
-                        {"name": "istio-proxy", "image": OLD_PROXY},
-                    ]
-                },
-                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
-            },
-        )
 
 
 @pytest.fixture
@@ -298,7 +159,7 @@ async def test_a_node_capacity_that_cannot_be_parsed_fails_the_size_evaluation()
 
 async def test_istio_pods_on_another_version_fail_verification() -> None:
     world = World()
-    world.installer.on_install = lambda _: _istio_pods(world.kube, "1.22.1-distroless")
+    world.installer.on_install = lambda _: istio_pods(world.kube, "1.22.1-distroless")
     world.cr()
 
     await world.reconcile()
@@ -460,7 +321,7 @@ async def test_a_later_patch_of_the_line_is_kept_as_installed_not_refused() -> N
     major, minor, patch = DEFAULT_LINE.version.split(".")
     later = f"{major}.{minor}.{int(patch) + 1}-distroless"
     world = World()
-    world.installer.on_install = lambda _: _istio_pods(world.kube, later)
+    world.installer.on_install = lambda _: istio_pods(world.kube, later)
     world.cr(annotations={names.LAST_APPLIED_ANNOTATION: json.dumps({"config": {}, "IstioTag": later})})
 
     result = await world.reconcile()

@@ -1,0 +1,171 @@
+"""A climb through whole passes with in-memory fakes: consent, the hops, the skew guard, resumption.
+
+``test_upgrade``'s ladder case and ``benchmarks/climb.py`` run the same passes against the real API
+server, the real istioctl of every line and the real istiod.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconcile_world import World, istio_pods
+
+from kyma_istio.api import names
+from kyma_istio.k8s import kinds
+from kyma_istio.lines import DEFAULT as DEFAULT_LINE
+from kyma_istio.reconcile.context import InstallOutcome, Settings
+
+START = "1.27.0-distroless"
+"""Two minors below the default line (1.29): one hop through 1.28, then the last."""
+
+
+def _world(*, annotation: str | None = "true", settings: Settings | None = None, tag: str = START) -> World:
+    world = World(settings=settings)
+    world.installer.on_install = lambda iop: istio_pods(world.kube, iop["spec"]["tag"])
+    istio_pods(world.kube, tag)
+    annotations = {names.LAST_APPLIED_ANNOTATION: json.dumps({"config": {}, "IstioTag": tag})}
+    if annotation is not None:
+        annotations[names.CLIMB_ANNOTATION] = annotation
+    world.cr(annotations=annotations)
+    return world
+
+
+def _sidecar(world: World, name: str, tag: str) -> None:
+    """A running pod with a proxy of ``tag`` (a bare pod: the restarter leaves it, the guard reads it)."""
+    world.kube.put(
+        kinds.POD,
+        {
+            "metadata": {
+                "name": name,
+                "namespace": "app",
+                "annotations": {names.SIDECAR_STATUS_ANNOTATION: "{}"},
+            },
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "app"},
+                    {"name": "istio-proxy", "image": f"docker.io/istio/proxyv2:{tag}"},
+                ]
+            },
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        },
+    )
+
+
+def _annotations(world: World) -> dict[str, Any]:
+    return dict(world.stored()["metadata"].get("annotations") or {})
+
+
+def _applied_tag(world: World) -> str:
+    return str(json.loads(_annotations(world)[names.LAST_APPLIED_ANNOTATION])["IstioTag"])
+
+
+def _reasons(world: World) -> list[str]:
+    return [reason for _, reason, _ in world.events.posted]
+
+
+async def test_without_consent_the_rule_refuses_and_names_the_climb() -> None:
+    world = _world(annotation=None)
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Warning"
+    assert world.condition("Ready")["reason"] == "IstioVersionUpdateNotAllowed"
+    assert world.installer.installs == []
+    refusal = next(m for _, r, m in world.events.posted if r == "IstioVersionUpdateNotAllowed")
+    assert names.CLIMB_ANNOTATION in refusal and "--allow-climb" in refusal
+
+
+async def test_a_climb_installs_each_line_in_turn_and_ends_ready_on_the_target() -> None:
+    world = _world()
+
+    first = await world.reconcile()
+
+    assert first.state is not None and first.state.value == "Processing"
+    assert first.requeue_after == Settings().chunk_requeue_s
+    assert [iop["spec"]["tag"] for iop in world.installer.installs] == ["1.28.3-distroless"]
+    assert _applied_tag(world) == "1.28.3-distroless"
+    assert _annotations(world)[names.CLIMB_FROM_ANNOTATION] == "1.27.0"
+    status = world.stored()["status"]
+    assert status["description"] == (
+        "Reconciling Istio: climb hop 1 of 2: 1.27.0 -> 1.28.3 (towards 1.29.1); done; the next hop follows"
+    )
+    assert world.condition("Ready")["status"] == "False"
+
+    second = await world.reconcile()
+
+    assert second.state is not None and second.state.value == "Ready", second.description
+    assert [iop["spec"]["tag"] for iop in world.installer.installs] == ["1.28.3-distroless", DEFAULT_LINE.tag]
+    assert _applied_tag(world) == DEFAULT_LINE.tag
+    assert names.CLIMB_FROM_ANNOTATION not in _annotations(world)
+    assert _reasons(world).count("IstioClimbHopStarted") == 2
+    assert _reasons(world).count("IstioClimbHopSucceeded") == 2
+    assert await world.reconcile() is not None
+    assert len(world.installer.installs) == 2  # Ready on the target: nothing more to climb
+
+
+async def test_the_operators_setting_allows_the_climb_and_the_annotation_false_refuses_it() -> None:
+    allowed = _world(annotation=None, settings=Settings(allow_climb=True))
+    assert (await allowed.reconcile()).state.value == "Processing"  # type: ignore[union-attr]
+
+    refused = _world(annotation="false", settings=Settings(allow_climb=True))
+    assert (await refused.reconcile()).state.value == "Warning"  # type: ignore[union-attr]
+    assert refused.installer.installs == []
+
+
+async def test_a_bad_annotation_value_is_a_warning_naming_it_and_installs_nothing() -> None:
+    world = _world(annotation="yes")
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Warning"
+    assert names.CLIMB_ANNOTATION in result.description and "'yes'" in result.description
+    assert world.installer.installs == []
+
+
+async def test_a_proxy_a_minor_behind_holds_the_next_hop_and_names_the_pod() -> None:
+    """After hop 1 a pod still on 1.27 (a bare pod nobody restarts) would be two minors behind 1.29."""
+    world = _world()
+    await world.reconcile()  # hop 1: 1.27.0 -> 1.28.3
+    _sidecar(world, "stale", "1.27.0-distroless")  # say, a pod whose restart its owner opted out of
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Warning"
+    assert "climb hop 2 of 2: 1.28.3 -> 1.29.1" in result.description
+    assert "1 pods run a proxy older than the installed 1.28.3-distroless (app/stale)" in result.description
+    assert world.condition("Ready")["reason"] == "IstioVersionUpdateNotAllowed"
+    assert [iop["spec"]["tag"] for iop in world.installer.installs][-1] == "1.28.3-distroless"
+
+    world.kube.objects.pop((kinds.POD.plural, "app", "stale"))
+    resumed = await world.reconcile()
+    assert resumed.state is not None and resumed.state.value == "Ready", resumed.description
+
+
+async def test_a_failed_hop_is_an_error_naming_the_hop_and_the_next_pass_retries_it() -> None:
+    world = _world()
+    world.installer.install_result = InstallOutcome(False, 2.0, "istioctl of Istio 1.28.3 not found")
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Error"
+    assert result.description.endswith("(climb hop 1 of 2: 1.27.0 -> 1.28.3 (towards 1.29.1))")
+    assert "istioctl of Istio 1.28.3 not found" in result.description
+    assert _applied_tag(world) == START
+
+    world.installer.install_result = InstallOutcome(True, 1.0, "")
+    again = await world.reconcile()
+    assert again.state is not None and again.state.value == "Processing"
+    assert [iop["spec"]["tag"] for iop in world.installer.installs] == ["1.28.3-distroless"] * 2
+
+
+async def test_a_resumed_climb_numbers_its_hop_from_the_recorded_start() -> None:
+    world = _world()
+    world.kube.objects[(kinds.ISTIO.plural, names.OPERATOR_NAMESPACE, "default")]["metadata"]["annotations"][
+        names.CLIMB_FROM_ANNOTATION
+    ] = "1.24.2"
+
+    await world.reconcile()
+
+    assert "climb hop 4 of 5: 1.27.0 -> 1.28.3" in world.stored()["status"]["description"]
+    assert _annotations(world)[names.CLIMB_FROM_ANNOTATION] == "1.24.2"
