@@ -286,16 +286,25 @@ def main() -> int:
     )
 
 
-def bench(pods: int, *, wave_size: int, wave_timeout_s: float, setup_timeout_s: float) -> int:
-    from lightkube import codecs
-
+def private_netns() -> bool:
+    """Whether this runs in a private network namespace (the local cluster's only home); else why not,
+    on stderr."""
     from kyma_istio.devenv import netns
-    from kyma_istio.devenv.cluster import LocalCluster
 
     try:
         netns.ensure_private_netns(allow_host_network=False)
     except netns.HostNetworkError as error:
         print(error, file=sys.stderr)
+        return False
+    return True
+
+
+def bench(pods: int, *, wave_size: int, wave_timeout_s: float, setup_timeout_s: float) -> int:
+    from lightkube import codecs
+
+    from kyma_istio.devenv.cluster import LocalCluster
+
+    if not private_netns():
         return 2
     if pods < PODS_PER_DEPLOYMENT or pods % PODS_PER_DEPLOYMENT:
         print(f"--pods must be a positive multiple of {PODS_PER_DEPLOYMENT}", file=sys.stderr)

@@ -201,8 +201,9 @@ def wait_pods(client: Any, image: str, wanted: int, *, timeout_s: float) -> floa
         time.sleep(2.0)
 
 
-async def previous_release(cluster: Any) -> None:
-    """The previous line's Istio by its own istioctl from Kyma's registry, and the CR as Kyma left it."""
+async def previous_release(cluster: Any, start: lines.Line = PREVIOUS_LINE) -> None:
+    """``start``'s Istio (default: the previous line's) by its own istioctl from Kyma's registry, and the
+    CR as Kyma left it."""
     from kyma_istio import pins
     from kyma_istio.api import names
     from kyma_istio.api.v1alpha2 import IstioSpec
@@ -218,14 +219,14 @@ async def previous_release(cluster: Any) -> None:
     try:
         await bootstrap(kube)
         facts = cluster_facts(await kube.list_all(kinds.NODE))
-        line = lines.at(PREVIOUS_TAG)
+        line = lines.at(start.tag)
         iop = desired_istio(IstioSpec(), facts, hub=pins.KYMA_HUB, experimental=False, line=line).iop
-        binary = tools.find_tool(PREVIOUS_LINE.istioctl)
+        binary = tools.find_tool(start.istioctl)
         tool = istioctl.Istioctl(binary, kubeconfig=cluster.kubeconfig, log=logging.getLogger("bench"))
         installed = await tool.install(iop, readiness_timeout_s=300)
         if not installed.ok:
-            raise RuntimeError(f"{PREVIOUS_LINE.istioctl} install failed: {installed.summary}")
-        annotation = render_last_applied(IstioSpec(), PREVIOUS_TAG)
+            raise RuntimeError(f"{start.istioctl} install failed: {installed.summary}")
+        annotation = render_last_applied(IstioSpec(), start.tag)
         await kube.create(
             kinds.ISTIO,
             {

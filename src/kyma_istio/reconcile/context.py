@@ -47,6 +47,9 @@ class Settings:
     install_timeout_s: float = istioctl.INSTALL_TIMEOUT_S
     readiness_timeout_s: int = istioctl.READINESS_TIMEOUT_S
     reinstall_on_resync: bool = True
+    settle_restarts: bool = False
+    """Wait for the last wave's rollouts too, even when no restarts remain (a climb hop: the next hop
+    must not start while an owner's old pods still run)."""
     allow_climb: bool = False
     """Climb an installation two or more minors below ``line`` one minor at a time (``--allow-climb``);
     the CR's ``allow-climb`` annotation wins (``mesh.climb``)."""

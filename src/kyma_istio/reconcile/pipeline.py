@@ -190,7 +190,9 @@ class Pass:
             return c.VERSION_UPDATE_NOT_ALLOWED.problem(message)
         self.hop = hop
         self.log.info("%s", hop.describe())
-        settings = dataclasses.replace(self.deps.settings, line=hop.line)
+        # A hop ends only once its last wave's rollouts are healthy too: the next hop's skew guard must
+        # not find the old pods of an owner still rolling.
+        settings = dataclasses.replace(self.deps.settings, line=hop.line, settle_restarts=True)
         self.deps = dataclasses.replace(self.deps, settings=settings)
         await announce(self.deps.events, self.cr, EventReason.CLIMB_HOP_STARTED, hop.describe())
         return None
@@ -200,6 +202,8 @@ class Pass:
         images: dict[str, str] = {}
         async for pod in self.deps.kube.stream(kinds.POD, fields={"status.phase": "Running"}, chunk_size=500):
             view = reduce_pod(pod)
+            if view.terminating:
+                continue  # an old pod on its way out: its replacement is what runs
             for proxy in view.proxies[:1]:
                 images[f"{view.namespace}/{view.name}"] = proxy.image
         return climb.proxies_behind(installed_tag, images)

@@ -174,7 +174,8 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
         )
         # A chunk (more owners than the per-pass limit) is waited for to the end, so a settled one
         # lets the next pass start at once (``Settings.chunk_requeue_s``).
-        executed = await execute(deps, plan, builder.selection, installed.cr, settle_last=not plan.complete)
+        settle = not plan.complete or deps.settings.settle_restarts
+        executed = await execute(deps, plan, builder.selection, installed.cr, settle_last=settle)
     except (errors.ClusterError, ValueError, KeyError) as err:
         return _failed(c.SIDECARS_FAILED.describe(str(err)))
     failures = executed.failures

@@ -169,3 +169,15 @@ async def test_a_resumed_climb_numbers_its_hop_from_the_recorded_start() -> None
 
     assert "climb hop 4 of 5: 1.27.0 -> 1.28.3" in world.stored()["status"]["description"]
     assert _annotations(world)[names.CLIMB_FROM_ANNOTATION] == "1.24.2"
+
+
+async def test_a_terminating_old_pod_does_not_hold_the_climb() -> None:
+    world = _world()
+    await world.reconcile()  # hop 1
+    _sidecar(world, "leaving", "1.27.0-distroless")
+    stored = world.kube.objects[(kinds.POD.plural, "app", "leaving")]
+    stored["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Ready", result.description
