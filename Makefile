@@ -82,10 +82,14 @@ clean: ## remove the virtualenv and caches (not the Go tool cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # --- The operator image, without a Docker daemon (image/build, docs/install.md) ---------------------------
-.PHONY: image image-for-tests
+.PHONY: image image-all-lines image-for-tests
 
 image: $(STAMP) ## the operator image: build/kyma-istio-operator.oci.tar (+ .digest, SBOM), mmdebstrap + buildah
 	image/build
+
+# Not part of make test: the climb's image, about 250 MB where the default is 77 MB (docs/install.md).
+image-all-lines: $(STAMP) ## the image for the climb, with every Istio line's istioctl-<version>: build/kyma-istio-operator-all-lines.oci.tar
+	IMAGE_LINES=all image/build
 
 # As root (CI) the image is always built (image/build installs buildah & co.); elsewhere only when the
 # tools are there, and tests/integration/test_image.py skips, saying why.

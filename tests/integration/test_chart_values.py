@@ -15,6 +15,7 @@ import yaml
 from kyma_istio.devenv import tools
 from kyma_istio.k8s.duration import SCHEMA_PATTERN, parse_duration
 from kyma_istio.operator import logs
+from kyma_istio.restart import windows
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,7 @@ REFUSED = {
     "pull policy": ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
     "dashboard views switch": ("dashboardExtensions.enabled=maybe", "/dashboardExtensions/enabled"),
     "climb switch": ("operator.allowClimb=yes", "/operator/allowClimb"),
+    "restart window": ("operator.restartWindow=weekends", "/operator/restartWindow"),
 }
 
 
@@ -95,6 +97,15 @@ def test_the_climb_switch_renders_its_flag(value: str, flag: str) -> None:
     (container,) = _deployment(f"operator.allowClimb={value}")["spec"]["template"]["spec"]["containers"]
 
     assert flag in container["args"]
+
+
+def test_the_restart_window_renders_its_flag_and_the_operator_reads_it() -> None:
+    (container,) = _deployment("operator.restartWindow=Sat-Sun 02:00-06:00")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    (flag,) = [arg for arg in container["args"] if arg.startswith("--restart-window=")]
+
+    assert windows.parse(flag.partition("=")[2]).days == {5, 6}
 
 
 def test_the_schema_uses_the_operators_own_rules() -> None:

@@ -8,7 +8,9 @@ chart's ServiceAccount token mounted where the kubelet mounts it and the in-clus
 at the local API server, installs Istio to Ready and uninstalls it again.
 
 Without buildah, umoci and mmdebstrap (or without root) these tests skip, saying so; ``make image``
-installs the tools when run as root (CI), and the Makefile's ``test`` target runs it first.
+installs the tools when run as root (CI), and the Makefile's ``test`` target runs it first. The all-lines
+variant (``make image-all-lines``, never built by ``make test``) is checked only when its archive is
+there: every line its operator lists has its istioctl, found as the operator finds it, at that release.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 ARCHIVE = BUILD / "kyma-istio-operator.oci.tar"
+ALL_LINES_ARCHIVE = BUILD / "kyma-istio-operator-all-lines.oci.tar"
 INPUTS = BUILD / "inputs" / "inputs.env"
 RUN_ROOTFS = REPO / "image" / "run-rootfs"
 TOOLS = ("buildah", "umoci", "mmdebstrap", "skopeo")
@@ -83,11 +86,9 @@ def built_image() -> None:
         pytest.fail(f"no image in {BUILD}: run `make image` first (make test does)", pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The archive's OCI layout, extracted."""
-    directory = tmp_path_factory.mktemp("layout")
-    with tarfile.open(ARCHIVE) as tar:
+def _extracted(archive: Path, directory: Path) -> Path:
+    """The archive's OCI layout, extracted into ``directory``."""
+    with tarfile.open(archive) as tar:
         tar.extractall(directory, filter="data")
     return directory
 
@@ -96,18 +97,15 @@ def _blob(layout: Path, digest: str) -> bytes:
     return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
 
 
-@pytest.fixture(scope="module")
-def image_config(layout: Path) -> dict[str, Any]:
+def _config(layout: Path) -> dict[str, Any]:
     index = json.loads((layout / "index.json").read_text())
     manifest = json.loads(_blob(layout, index["manifests"][0]["digest"]))
     config: dict[str, Any] = json.loads(_blob(layout, manifest["config"]["digest"]))
     return config
 
 
-@pytest.fixture(scope="module")
-def rootfs(layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The image's filesystem, unpacked by umoci."""
-    bundle = tmp_path_factory.mktemp("bundle") / "bundle"
+def _unpacked(layout: Path, bundle: Path) -> Path:
+    """The image's filesystem, unpacked by umoci into ``bundle``."""
     tag = json.loads((layout / "index.json").read_text())["manifests"][0]["annotations"]
     subprocess.run(
         ["umoci", "unpack", "--image", f"{layout}:{tag['org.opencontainers.image.ref.name']}", str(bundle)],
@@ -115,6 +113,21 @@ def rootfs(layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return bundle / "rootfs"
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _extracted(ARCHIVE, tmp_path_factory.mktemp("layout"))
+
+
+@pytest.fixture(scope="module")
+def image_config(layout: Path) -> dict[str, Any]:
+    return _config(layout)
+
+
+@pytest.fixture(scope="module")
+def rootfs(layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpacked(layout, tmp_path_factory.mktemp("bundle") / "bundle")
 
 
 def _recorded(name: str) -> str:
@@ -204,26 +217,23 @@ def _run_in_image(
     return [*command, "--", *args]
 
 
+def _output(rootfs: Path, config: dict[str, Any], args: list[str]) -> str:
+    """What ``args`` prints, run in the image's filesystem as its user; fails with its stderr."""
+    run = subprocess.run(
+        _run_in_image(rootfs, config, args), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, f"{' '.join(args)} in the image: {run.stderr[-2000:]}"
+    return run.stdout
+
+
 def test_kyma_istio_version_run_from_the_image_prints_the_pins(
     rootfs: Path, image_config: dict[str, Any]
 ) -> None:
     config = image_config["config"]
-    version = subprocess.run(
-        _run_in_image(rootfs, config, [config["Entrypoint"][0], "version", "--json"]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    istioctl = subprocess.run(
-        _run_in_image(rootfs, config, ["istioctl", "version", "--remote=false"]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    version = _output(rootfs, config, [config["Entrypoint"][0], "version", "--json"])
+    istioctl = _output(rootfs, config, ["istioctl", "version", "--remote=false"])
 
-    facts = json.loads(version.stdout)
+    facts = json.loads(version)
     listed = facts.pop("lines")
     assert facts == {
         "operator": kyma_istio.__version__,
@@ -233,7 +243,52 @@ def test_kyma_istio_version_run_from_the_image_prints_the_pins(
     }
     # The image holds the default line's istioctl only; it lists every line it can target.
     assert [entry["line"] for entry in listed if entry["default"]] == [DEFAULT_LINE.minor]
-    assert istioctl.stdout.strip() == f"client version: {DEFAULT_LINE.version}"
+    assert istioctl.strip() == f"client version: {DEFAULT_LINE.version}"
+
+
+# How the operator's installer finds a line's istioctl (IstioctlInstaller: on PATH, never ISTIOCTL_PATH).
+FIND_EVERY_LINES_ISTIOCTL = """
+import json, os
+from kyma_istio import lines
+from kyma_istio.installer.istioctl import find_istioctl
+found = {l.version: str(find_istioctl(line=l, environ={"PATH": os.environ["PATH"]})) for l in lines.LINES}
+print(json.dumps(found))
+"""
+
+
+@pytest.fixture(scope="module")
+def all_lines_image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The all-lines variant's filesystem and config; skips, cheaply, when it was not built."""
+    if not ALL_LINES_ARCHIVE.is_file():
+        pytest.skip(f"no {ALL_LINES_ARCHIVE.name}: `make image-all-lines` builds it (make test does not)")
+    layout = _extracted(ALL_LINES_ARCHIVE, tmp_path_factory.mktemp("all-lines-layout"))
+    return _unpacked(layout, tmp_path_factory.mktemp("all-lines-bundle") / "bundle"), _config(layout)
+
+
+def test_the_all_lines_image_runs_the_istioctl_of_every_line_its_operator_lists(
+    all_lines_image: tuple[Path, dict[str, Any]],
+) -> None:
+    rootfs, image_config = all_lines_image
+    config = image_config["config"]
+    # The image's own operator, not this checkout's: an archive built from an older commit stays
+    # consistent with itself.
+    listed = json.loads(_output(rootfs, config, [config["Entrypoint"][0], "version", "--json"]))["lines"]
+    found = json.loads(_output(rootfs, config, ["python3", "-c", FIND_EVERY_LINES_ISTIOCTL]))
+    reported = {
+        version: _output(rootfs, config, [binary, "version", "--remote=false"]).strip()
+        for version, binary in found.items()
+    }
+
+    # The default line's is the plain istioctl, every other line's its own istioctl-<version>.
+    assert found == {
+        entry["istio"]: "/usr/local/bin/" + ("istioctl" if entry["default"] else f"istioctl-{entry['istio']}")
+        for entry in listed
+    }
+    assert reported == {version: f"client version: {version}" for version in found}
+    default = next(entry["istio"] for entry in listed if entry["default"])
+    # Its versioned name is a symlink, not a second copy.
+    assert (rootfs / "usr/local/bin" / f"istioctl-{default}").readlink() == Path("istioctl")
+    assert len(image_config["rootfs"]["diff_ids"]) == 5
 
 
 @pytest.fixture

@@ -15,11 +15,13 @@ Every test starts from a purged cluster: the tests of other modules leave Istio 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from istio_fixtures import (
 from lightkube import Client
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount
+from lightkube.resources.core_v1 import ConfigMap, Event, Namespace, Pod, Secret, Service, ServiceAccount
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 from operator_process import OperatorProcess, operator
@@ -59,6 +61,7 @@ from kyma_istio.mesh.desired import cluster_facts, desired_istio
 from kyma_istio.mesh.lastapplied import render_last_applied
 from kyma_istio.reconcile import managed, pipeline
 from kyma_istio.reconcile.context import Deps, Settings
+from kyma_istio.restart import policy
 
 pytestmark = pytest.mark.integration
 
@@ -557,6 +560,88 @@ async def test_taking_over_a_kyma_installation_at_its_lines_release_restarts_not
     finally:
         await drop_all_crs(deps.kube)
         await deps.kube.close()
+
+
+# --- maintenance windows and exclusions ---------------------------------------------------------------
+
+
+BAD_ANNOTATION = "1 workload is not restarted: a restart annotation does not parse"
+
+
+class _Clock:
+    """The pass's clock (``Deps.clock``), moved by the test: Saturday noon UTC to begin with."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 12, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _events_on(client: Client, namespace: str, name: str, reason: str) -> list[str]:
+    return [
+        str(e.message)
+        for e in client.list(Event, namespace=namespace)
+        if e.involvedObject.name == name and e.reason == reason
+    ]
+
+
+async def test_an_upgrade_restarts_at_once_within_the_window_and_never_for_the_excluded(
+    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor, istiod: Istiod
+) -> None:
+    """Three workloads on the previous line: one plain, one with a window that opens at 18:00 UTC, one
+    excluded. The upgrade restarts the first at once, the second exactly when its window opens and not a
+    second before, the third never (a RestartRequired Event on it says so); the CR is Ready throughout."""
+    await _previous_release(deps, client, kubeconfig)
+    clock = _Clock()
+    deps = dataclasses.replace(deps, clock=clock)
+    old, new = f"{HUB}/proxyv2:{PREVIOUS_TAG}", f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
+    _workloads(client, namespace, wait_for, old, istiod)  # orders, payments
+    for app in ("ledger", "typo"):
+        client.create(pause_deployment(app, namespace, REPLICAS))
+        wait_for(f"{app} injected", lambda app=app: _proxy_images(client, namespace, app) == [old] * REPLICAS)
+    bad = {"metadata": {"annotations": {policy.WINDOW_ANNOTATION: "Funday 01:00-02:00"}}}
+    client.patch(Deployment, "typo", bad, namespace=namespace)
+    window = {"metadata": {"annotations": {policy.WINDOW_ANNOTATION: "Sat 18:00-20:00"}}}
+    client.patch(Deployment, "orders", window, namespace=namespace)
+    excluded = {"metadata": {"annotations": {policy.EXCLUDE_ANNOTATION: "true"}}}
+    client.patch(Deployment, "payments", excluded, namespace=namespace)
+    before = _generations(client, namespace)  # a Deployment's annotations count as a change of it
+
+    first = await _pass_to_ready(deps)
+
+    assert _generations(client, namespace) == {**before, "ledger": before["ledger"] + 1}
+    cr = await deps.kube.get(kinds.ISTIO, "default", NS)
+    assert cr is not None
+    assert cr["status"]["description"] == (
+        "1 workload waits for its maintenance window; the next opens Sat 2026-12-12 18:00 UTC; "
+        f"1 workload is excluded from restarts; {BAD_ANNOTATION}"
+    )
+    assert first.requeue_after == 6 * 3600 + 1
+    (invalid,) = _events_on(client, namespace, "typo", "RestartConfigInvalid")
+    assert policy.WINDOW_ANNOTATION in invalid and "'Funday'" in invalid
+    required = _events_on(client, namespace, "payments", "RestartRequired")
+    assert len(required) == 1 and old in required[0] and f"proxyv2:{DEFAULT_LINE.tag}" in required[0]
+
+    clock.now = datetime(2026, 12, 12, 17, 59, 59, tzinfo=UTC)
+    await _pass_to_ready(deps)
+    assert _generations(client, namespace)["orders"] == before["orders"]
+
+    clock.now = datetime(2026, 12, 12, 18, 0, 1, tzinfo=UTC)
+    await _pass_to_ready(deps)
+
+    assert _generations(client, namespace) == {
+        **before,
+        "ledger": before["ledger"] + 1,
+        "orders": before["orders"] + 1,
+    }
+    for app in ("orders", "ledger"):
+        wait_for(f"{app} on {new}", lambda app=app: _proxy_images(client, namespace, app) == [new] * REPLICAS)
+    assert _proxy_images(client, namespace, "payments") == [old] * REPLICAS
+    assert _proxy_images(client, namespace, "typo") == [old] * REPLICAS
+    cr = await deps.kube.get(kinds.ISTIO, "default", NS)
+    assert cr is not None
+    assert cr["status"]["description"] == f"1 workload is excluded from restarts; {BAD_ANNOTATION}"
 
 
 # --- the climb (make ladder) ------------------------------------------------------------------------

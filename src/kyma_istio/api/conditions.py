@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from kyma_istio.api import names
 from kyma_istio.api.v1alpha2 import Condition, State
@@ -30,6 +30,8 @@ class ConditionType(enum.StrEnum):
     READY = "Ready"
     PROXY_SIDECAR_RESTART_SUCCEEDED = "ProxySidecarRestartSucceeded"
     INGRESS_TARGETING_USER_RESOURCE_FOUND = "IngressTargetingUserResourceFound"
+    SIDECAR_RESTARTS_HELD = "SidecarRestartsHeld"
+    """Ours, additive: restarts the owners' maintenance windows or exclusions hold back."""
 
 
 class Reason(enum.StrEnum):
@@ -62,6 +64,8 @@ class Reason(enum.StrEnum):
     INGRESS_TARGETING_USER_RESOURCE_FOUND = "IngressTargetingUserResourceFound"
     INGRESS_TARGETING_USER_RESOURCE_NOT_FOUND = "IngressTargetingUserResourceNotFound"
     INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED = "IngressTargetingUserResourceDetectionFailed"
+    SIDECAR_RESTARTS_HELD = "SidecarRestartsHeld"
+    SIDECAR_RESTARTS_NOT_HELD = "SidecarRestartsNotHeld"
 
 
 class Level(enum.StrEnum):
@@ -97,6 +101,7 @@ class ReasonInfo:
 _READY = ConditionType.READY
 _SIDECARS = ConditionType.PROXY_SIDECAR_RESTART_SUCCEEDED
 _TARGETING = ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND
+_HELD = ConditionType.SIDECAR_RESTARTS_HELD
 
 REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
     {
@@ -176,6 +181,14 @@ REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
         ),
         Reason.INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED: ReasonInfo(
             _TARGETING, "Unknown", "Resource targeting Istio Ingress Gateway detection failed"
+        ),
+        Reason.SIDECAR_RESTARTS_HELD: ReasonInfo(
+            _HELD,
+            "True",
+            "Sidecar restarts of some workloads wait for their maintenance window or are excluded",
+        ),
+        Reason.SIDECAR_RESTARTS_NOT_HELD: ReasonInfo(
+            _HELD, "False", "No sidecar restart waits for a maintenance window or is excluded"
         ),
     }
 )
@@ -443,6 +456,49 @@ def not_oldest(oldest_name: str) -> Problem:
 def manual_restart_required(workloads: Sequence[str], limit: int = 5) -> Problem:
     """The warning for pods whose sidecars must be restarted by hand, with the list as condition message."""
     return SIDECARS_NEED_MANUAL_RESTART.problem(message=manual_restart_message(workloads, limit))
+
+
+def held_message(held: HeldCounts) -> str:
+    """``41 workloads wait for their maintenance window; the next opens Sat 02:00 UTC; 2 workloads are
+    excluded from restarts``: what the owners' annotations hold back, for the description and condition."""
+    parts = []
+    if held.waiting:
+        opening = f"; the next opens {_opening(held.next_opening)}" if held.next_opening else ""
+        one = held.waiting == 1
+        waits = "waits for its" if one else "wait for their"
+        parts.append(f"{_workloads(held.waiting)} {waits} maintenance window{opening}")
+    if held.excluded:
+        parts.append(f"{_workloads(held.excluded)} {_are(held.excluded)} excluded from restarts")
+    if held.invalid:
+        bad = f"{_workloads(held.invalid)} {_are(held.invalid)} not restarted"
+        parts.append(f"{bad}: a restart annotation does not parse")
+    return "; ".join(parts)
+
+
+def _are(count: int) -> str:
+    return "is" if count == 1 else "are"
+
+
+def _workloads(count: int) -> str:
+    return f"{count} workload{'s' if count != 1 else ''}"
+
+
+def _opening(t: datetime) -> str:
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    return f"{days[t.weekday()]} {t:%Y-%m-%d %H:%M} UTC"
+
+
+class HeldCounts(Protocol):
+    """What ``held_message`` reads (``reconcile.steps.Held``)."""
+
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def excluded(self) -> int: ...
+    @property
+    def invalid(self) -> int: ...
+    @property
+    def next_opening(self) -> datetime | None: ...
 
 
 def ingress_targeting_user_resources(found: Sequence[str], limit: int = 3) -> Problem:

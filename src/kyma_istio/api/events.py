@@ -39,6 +39,10 @@ class EventReason(enum.Enum):
     EVICTION_HELD = ("EvictionHeld", _N)
     ROLLOUT_SLOW = ("RolloutSlow", _W)
     MANUAL_RESTART_REQUIRED = ("ManualRestartRequired", _W)
+    RESTART_REQUIRED = ("RestartRequired", _W)
+    """On a workload excluded from restarts whose sidecar is outdated (Kyma's name)."""
+    RESTART_CONFIG_INVALID = ("RestartConfigInvalid", _W)
+    """On a workload or namespace whose restart annotation does not parse (Kyma's name)."""
     STATE_PROCESSING = ("StateProcessing", _N)
     STATE_DELETING = ("StateDeleting", _N)
     STATE_READY = ("StateReady", _N)

@@ -18,6 +18,8 @@ from kyma_istio.cli.boundary import COMPLETE_ENV
 from kyma_istio.cli.output import Document, Tabular, Verdict
 from kyma_istio.k8s.duration import format_duration, parse_duration
 from kyma_istio.lines import Line
+from kyma_istio.restart import windows
+from kyma_istio.restart.windows import Window
 
 app = typer.Typer(
     name="kyma-istio",
@@ -53,11 +55,32 @@ IstioLine = Annotated[
 ]
 
 
+RestartWindow = Annotated[
+    str | None,
+    typer.Option(
+        envvar="KYMA_ISTIO_RESTART_WINDOW",
+        help='maintenance window for sidecar restarts of workloads that set none, e.g. "Sat 02:00-06:00" '
+        "(UTC; a workload's or namespace's maintenance-window annotation wins)",
+    ),
+]
+
+
 def _line(name: str) -> Line:
     try:
         return lines.line(name)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--istio-line") from None
+
+
+def _window(value: str | None) -> Window | None:
+    if not value:
+        return None
+    try:
+        return windows.parse(value)
+    except windows.WindowError as err:
+        raise typer.BadParameter(
+            f"{err}; expected {windows.GRAMMAR}", param_hint="--restart-window"
+        ) from None
 
 
 @app.callback()
@@ -174,12 +197,15 @@ def plan_restarts(
         str | None, typer.Option(help="production or evaluation (default: from nodes)")
     ] = None,
     istio_line: IstioLine = lines.DEFAULT.minor,
+    restart_window: RestartWindow = None,
 ) -> None:
-    """Show, changing nothing, which owners the sidecar restarter would restart, why, and in what order."""
+    """Show, changing nothing, which owners the sidecar restarter would restart now, why, and in what
+    order; which wait for their maintenance window, are excluded, or carry a bad restart annotation."""
     from kyma_istio.cli.plan_restarts import plan_restarts_command
 
+    window, line = _window(restart_window), _line(istio_line)
     raise typer.Exit(
-        plan_restarts_command(kubeconfig, output, hub, profile, context=context, line=_line(istio_line))
+        plan_restarts_command(kubeconfig, output, hub, profile, context=context, line=line, window=window)
     )
 
 
@@ -256,6 +282,7 @@ def run(
     restart_wave_size: Annotated[int, typer.Option(min=1, help="owners restarted per wave")] = 5,
     restart_limit: Annotated[int, typer.Option(min=1, help="owners restarted per pass")] = 30,
     reinstall_on_resync: Annotated[bool, typer.Option(help="re-run istioctl on periodic passes")] = True,
+    restart_window: RestartWindow = None,
     allow_climb: Annotated[
         bool,
         typer.Option(
@@ -307,6 +334,7 @@ def run(
     except ValueError as err:
         raise CommandError(f"{err} (see 'kyma-istio run --help')") from None
     settings = Settings(
+        restart_window=_window(restart_window),
         line=_line(istio_line),
         hub=hub,
         reconciliation_interval_s=reconciliation_interval,

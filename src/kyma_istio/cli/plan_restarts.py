@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from kyma_istio.reconcile.takeover import resolve_hub
 from kyma_istio.restart.gather import build_plan
 from kyma_istio.restart.outcomes import Outcome, PodOutcome, RestartPlan, waves
 from kyma_istio.restart.plan import PlanBuilder
+from kyma_istio.restart.windows import Window
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -88,7 +90,14 @@ async def compute_plan(
     status_port = await read_status_port(kube)
     expectation = expectation_of(wanted.iop, spec, last, status_port=status_port)
     builder = PlanBuilder.for_restart(expectation)
-    plan = await build_plan(kube, builder, running_only=True, limit=settings.restart_limit)
+    plan = await build_plan(
+        kube,
+        builder,
+        running_only=True,
+        limit=settings.restart_limit,
+        now=datetime.now(UTC),
+        default_window=settings.restart_window,
+    )
     return PlanReport(
         plan=plan,
         source=source,
@@ -133,6 +142,9 @@ def report_json(report: PlanReport) -> dict[str, Any]:
         "manual": [_outcome_json(o) for o in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART)],
         "skipped": [_outcome_json(o) for o in plan.outcomes_of(Outcome.SKIPPED_OPT_OUT)],
         "pending": [_outcome_json(o) for o in plan.outcomes_of(Outcome.ALREADY_RESTARTED)],
+        "waiting": [_outcome_json(o) for o in plan.outcomes_of(Outcome.WAITING_FOR_WINDOW)],
+        "excluded": [_outcome_json(o) for o in plan.outcomes_of(Outcome.EXCLUDED)],
+        "invalid": [_outcome_json(o) for o in plan.outcomes_of(Outcome.CONFIG_INVALID)],
         "summary": {
             "current": summary.current,
             "notConsidered": summary.not_considered,
@@ -152,6 +164,10 @@ def _outcome_json(outcome: PodOutcome) -> dict[str, Any]:
     }
     if outcome.why:
         result["why"] = outcome.why
+    if outcome.opens is not None:
+        result["opens"] = outcome.opens.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if outcome.running:
+        result["running"] = outcome.running
     result["examples"] = list(outcome.example_refs())
     return result
 
@@ -187,6 +203,9 @@ def render_table(report: PlanReport, console: Console) -> None:
         ("manual", "Needs a manual restart", True),
         ("skipped", "Skipped (opted out)", True),
         ("pending", "Already restarted for this target (pending)", False),
+        ("waiting", "Waiting for their maintenance window", True),
+        ("excluded", "Excluded from restarts (restarter.istio-operator.kyma-project.io/exclude)", True),
+        ("invalid", "Not restarted: a restart annotation does not parse", True),
     ):
         rows = data[key]
         if not rows:
@@ -197,7 +216,8 @@ def render_table(report: PlanReport, console: Console) -> None:
         for row in rows:
             cells = [f"{row['kind']} {row['namespace']}/{row['name']}", str(row["pods"]), row["rule"]]
             if with_why:
-                cells.append(row.get("why", ""))
+                opens = f"; opens {row['opens']}" if "opens" in row else ""
+                cells.append(row.get("why", "") + opens)
             cells.append(", ".join(row["examples"]))
             table.add_row(*cells)
         console.print(table)
@@ -219,6 +239,7 @@ def plan_restarts_command(
     *,
     context: str | None = None,
     line: Line = lines.DEFAULT,
+    window: Window | None = None,
     console: Console | None = None,
     error_console: Console | None = None,
 ) -> int:
@@ -236,7 +257,9 @@ def plan_restarts_command(
             err.print(Text(f"error: profile must be one of {allowed}, got {profile!r}", style="red"))
             return EXIT_USAGE
     try:
-        report = asyncio.run(_compute(kubeconfig, context, Settings(hub=hub, line=line), chosen))
+        report = asyncio.run(
+            _compute(kubeconfig, context, Settings(hub=hub, line=line, restart_window=window), chosen)
+        )
     except ValueError as problem:
         err.print(Text(f"error: {problem}", style="red"), soft_wrap=True)
         return EXIT_FAILED

@@ -61,7 +61,11 @@ class KubeEvents:
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{meta.get('name', 'istio')}.", "namespace": meta.get("namespace")},
+            # A cluster-scoped object's (a Namespace's) Events live in "default", as kubectl expects.
+            "metadata": {
+                "generateName": f"{meta.get('name', 'istio')}.",
+                "namespace": meta.get("namespace") or "default",
+            },
             "involvedObject": {
                 "apiVersion": cr.get("apiVersion"),
                 "kind": cr.get("kind"),

@@ -17,6 +17,7 @@ from kyma_istio.installer import istioctl
 from kyma_istio.k8s.seam import EventSink, KubeApi
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.lines import Line
+from kyma_istio.restart.windows import Window
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Settings:
     install_timeout_s: float = istioctl.INSTALL_TIMEOUT_S
     readiness_timeout_s: int = istioctl.READINESS_TIMEOUT_S
     reinstall_on_resync: bool = True
+    restart_window: Window | None = None
+    """The maintenance window for workloads whose own and namespace annotations set none
+    (``--restart-window``); None: restart at once, as the reference does."""
     settle_restarts: bool = False
     """Wait for the last wave's rollouts too, even when no restarts remain (a climb hop: the next hop
     must not start while an owner's old pods still run)."""

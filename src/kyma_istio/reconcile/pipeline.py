@@ -41,9 +41,11 @@ from kyma_istio.mesh.change import Change, what_changed
 from kyma_istio.reconcile import finalizer, install, restarters, singleton, uninstall, user_resources
 from kyma_istio.reconcile.context import CURRENT_CR, CURRENT_STEP, Deps
 from kyma_istio.reconcile.draft import Draft, changed
-from kyma_istio.reconcile.steps import Condition
+from kyma_istio.reconcile.steps import Condition, Held
 from kyma_istio.restart.podview import reduce_pod
 
+_AFTER_OPENING_S = 1.0
+"""The next pass starts this long after a window opens, so the window is open when it plans."""
 _PODS_NAMED = 5
 """Pods a climb's waiting message names before it says "..."."""
 
@@ -194,7 +196,8 @@ class Pass:
         # not find the old pods of an owner still rolling.
         settings = dataclasses.replace(self.deps.settings, line=hop.line, settle_restarts=True)
         self.deps = dataclasses.replace(self.deps, settings=settings)
-        await announce(self.deps.events, self.cr, EventReason.CLIMB_HOP_STARTED, hop.describe())
+        if hop.describe() not in (self.live_status or {}).get("description", ""):  # once per hop
+            await announce(self.deps.events, self.cr, EventReason.CLIMB_HOP_STARTED, hop.describe())
         return None
 
     async def _proxies_behind(self, installed_tag: str) -> list[str]:
@@ -255,6 +258,8 @@ class Pass:
         self.draft.set(c.Reason.ISTIO_INSTALL_SUCCEEDED)
         restarted = await restarters.run(installed, change, self.deps)
         self._set_all(restarted.conditions)
+        if not restarted.held and self.draft.condition(c.ConditionType.SIDECAR_RESTARTS_HELD) is not None:
+            self.draft.set(c.Reason.SIDECAR_RESTARTS_NOT_HELD)
         if restarted.problem is not None:
             return await self._finish(restarted.problem, conditions_set=True)
         if restarted.partial:
@@ -263,7 +268,7 @@ class Pass:
             await self._write_status()
             settings = self.deps.settings
             requeue = settings.chunk_requeue_s if restarted.continue_now else settings.partial_requeue_s
-            return PassResult(State.PROCESSING, requeue)
+            return PassResult(State.PROCESSING, self._until_window(restarted.held, requeue))
         try:
             self.cr = await install.write_last_applied(self.cr, spec, installed.iop_hash, self.deps)
         except errors.ClusterError as err:
@@ -281,9 +286,19 @@ class Pass:
             # Ready stays True: Istio is installed. The user-EnvoyFilter warning's own condition is set
             # already and the experimental one has none, so record_problem must not mark Ready failed.
             return await self._finish(problem, conditions_set=True)
-        self.draft.enter(State.READY, "")
+        # Restarts the owners' windows and exclusions hold back are their choice: Ready, as the reference
+        # would be, with the description saying what waits and the next pass when a window opens.
+        self.draft.enter(State.READY, c.held_message(restarted.held) if restarted.held else "")
         await self._write_status()
-        return PassResult(State.READY, self.deps.settings.reconciliation_interval_s)
+        interval = self.deps.settings.reconciliation_interval_s
+        return PassResult(State.READY, self._until_window(restarted.held, interval))
+
+    def _until_window(self, held: Held, requeue: float) -> float:
+        """``requeue``, or sooner: a second after the next maintenance window opens."""
+        if held.next_opening is None:
+            return requeue
+        until = (held.next_opening - self.deps.clock()).total_seconds() + _AFTER_OPENING_S
+        return max(_AFTER_OPENING_S, min(requeue, until))
 
     async def _end_hop(self, hop: climb.Hop) -> PassResult | None:
         """After a hop that ended healthy: the next hop starts on a prompt requeue, or, after the last,

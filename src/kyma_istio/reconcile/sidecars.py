@@ -18,6 +18,7 @@ ones are retried.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -33,7 +34,7 @@ from kyma_istio.mesh.change import compatibility_changed
 from kyma_istio.mesh.lastapplied import LastApplied
 from kyma_istio.mesh.merge import expected_proxy_image, expected_proxy_resources
 from kyma_istio.reconcile.context import Deps
-from kyma_istio.reconcile.steps import Condition, Installed, RestartResult
+from kyma_istio.reconcile.steps import Condition, Held, Installed, RestartResult
 from kyma_istio.restart import gather
 from kyma_istio.restart.execute import Executed, Executor
 from kyma_istio.restart.outcomes import Outcome, RestartPlan, manual_refs, mark_failed, summary_counts
@@ -168,9 +169,15 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     """Restart the owners of outdated sidecars; the ``ProxySidecarRestartSucceeded`` condition to set."""
     try:
         status_port = await read_status_port(deps.kube)
-        builder = PlanBuilder.for_restart(expectation_for(installed, status_port=status_port))
+        expectation = expectation_for(installed, status_port=status_port)
+        builder = PlanBuilder.for_restart(expectation)
         plan = await gather.build_plan(
-            deps.kube, builder, running_only=True, limit=deps.settings.restart_limit
+            deps.kube,
+            builder,
+            running_only=True,
+            limit=deps.settings.restart_limit,
+            now=deps.clock(),
+            default_window=deps.settings.restart_window,
         )
         # A chunk (more owners than the per-pass limit) is waited for to the end, so a settled one
         # lets the next pass start at once (``Settings.chunk_requeue_s``).
@@ -181,6 +188,65 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     failures = executed.failures
     plan = mark_failed(plan, failures)
     deps.observer.observe_restarts(summary_counts(plan))
+    held = await _announce_held(plan, executed, expectation.image, deps)
+    result = await _result(plan, executed, installed.cr, deps)
+    if not held:
+        return result
+    condition = (c.Reason.SIDECAR_RESTARTS_HELD, c.held_message(held))
+    return dataclasses.replace(result, conditions=(*result.conditions, condition), held=held)
+
+
+async def _announce_held(plan: RestartPlan, executed: Executed, expected: str, deps: Deps) -> Held:
+    """Events for what the owners' annotations hold back, and the counts for status and requeue.
+
+    An excluded owner whose sidecar is outdated gets ``RestartRequired`` (what would have been done and
+    why); an unparsable annotation ``RestartConfigInvalid`` on the object that carries it. Waiting owners
+    get no Event: their wait is their owners' choice, and the CR says when the next window opens."""
+    for outcome in plan.outcomes_of(Outcome.EXCLUDED):
+        w = outcome.workload
+        running = f"runs {outcome.running}" if outcome.running else "runs an outdated sidecar"
+        message = (
+            f"{outcome.pods} pod(s) of {w.kind} {w.namespace}/{w.name} need a restart to run "
+            f"{expected} ({outcome.rule}); one {running}. Not restarted: "
+            f"{outcome.why}. Restart it yourself, or remove the annotation"
+        )
+        await announce(deps.events, _ref(w), EventReason.RESTART_REQUIRED, message)
+    for outcome in plan.outcomes_of(Outcome.CONFIG_INVALID):
+        w = outcome.workload
+        source, _, problem = outcome.why.partition(": ")
+        target = _ref(w) if source == "workload" else _namespace_ref(w.namespace)
+        message = f"{problem}. The workload is not restarted until the annotation is fixed"
+        await announce(deps.events, target, EventReason.RESTART_CONFIG_INVALID, message)
+    now = deps.clock()
+    postponed = [a for a in executed.postponed if a.window is not None]
+    openings = [a.window.next_open(now) for a in postponed if a.window is not None]
+    if plan.next_opening is not None:
+        openings.append(plan.next_opening)
+    return Held(
+        waiting=len(plan.owners_of(Outcome.WAITING_FOR_WINDOW)) + len(postponed),
+        excluded=len(plan.owners_of(Outcome.EXCLUDED)),
+        invalid=len(plan.owners_of(Outcome.CONFIG_INVALID)),
+        next_opening=min(openings, default=None),
+    )
+
+
+def _ref(w: WorkloadKey) -> dict[str, Any]:
+    """The object an Event about a workload is posted on."""
+    group = "" if w.kind == "Pod" else "apps/"
+    return {
+        "apiVersion": f"{group}v1",
+        "kind": w.kind,
+        "metadata": {"name": w.name, "namespace": w.namespace},
+    }
+
+
+def _namespace_ref(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+async def _result(plan: RestartPlan, executed: Executed, cr: Mapping[str, Any], deps: Deps) -> RestartResult:
+    """What the plan's execution means for the CR: failures, manual restarts, PDB holds, more to do."""
+    failures = executed.failures
     if failures:
         return _failures_result(plan, failures)
     manual = manual_refs(plan)
@@ -190,7 +256,7 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
             message = (
                 f"{w.kind} {w.namespace}/{w.name}: {outcome.pods} pod(s) need a manual restart: {outcome.why}"
             )
-            await announce(deps.events, installed.cr, EventReason.MANUAL_RESTART_REQUIRED, message)
+            await announce(deps.events, cr, EventReason.MANUAL_RESTART_REQUIRED, message)
         problem = c.manual_restart_required(manual)
         return RestartResult(((c.Reason.PROXY_SIDECAR_MANUAL_RESTART_REQUIRED, problem.message),), problem)
     if executed.held:

@@ -8,6 +8,7 @@ the pipeline sets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from kyma_istio.api import conditions as c
@@ -36,6 +37,21 @@ Condition = tuple[c.Reason, str | None]
 
 
 @dataclass(frozen=True)
+class Held:
+    """Sidecar restarts the owners' own annotations hold back, by workload (``restart.policy``)."""
+
+    waiting: int = 0
+    """Workloads waiting for their maintenance window."""
+    excluded: int = 0
+    invalid: int = 0
+    """Workloads whose restart annotations do not parse (treated as excluded)."""
+    next_opening: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.waiting or self.excluded or self.invalid)
+
+
+@dataclass(frozen=True)
 class RestartResult:
     """What the restarters did: the conditions to set, the problem that decides the state, if any."""
 
@@ -48,6 +64,8 @@ class RestartResult:
     """For a partial result: what the remaining restarts wait for, when it is more than the cap."""
     continue_now: bool = False
     """For a partial result: this pass's chunk of restarts is healthy, so the next may start at once."""
+    held: Held = field(default_factory=Held)
+    """Restarts held back by maintenance windows and exclusions: no problem, the owners' choice."""
 
     def __add__(self, other: RestartResult) -> RestartResult:
         problems = [p for p in (self.problem, other.problem) if p is not None]
@@ -57,6 +75,7 @@ class RestartResult:
             partial=self.partial or other.partial,
             waiting="; ".join(x for x in (self.waiting, other.waiting) if x),
             continue_now=(self.continue_now or other.continue_now) and not (self.waiting or other.waiting),
+            held=self.held or other.held,
         )
 
 

@@ -42,6 +42,9 @@ class Executed:
     ``settle_last``): the next chunk can start at once."""
     wave_seconds: tuple[float, ...] = ()
     """Each wave's own duration: its patches and evictions, then the wait for its rollouts."""
+    postponed: tuple[OwnerAction, ...] = ()
+    """Owners not started because their maintenance window closed while earlier waves ran; a rollout
+    already begun is let finish, none starts outside its window."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,15 @@ class Executor:
         settled = True
         loop = asyncio.get_running_loop()
         batches = waves(plan.actions, self.wave_size)
+        postponed: list[OwnerAction] = []
         for index, wave in enumerate(batches):
             began = loop.time()
+            now = self.clock()
             for action in wave:
                 w = action.workload
+                if action.window is not None and not action.window.is_open(now):
+                    postponed.append(action)
+                    continue
                 try:
                     await self._act(action, plan.target, selection)
                 except errors.DisruptionRefused as err:
@@ -99,7 +107,13 @@ class Executor:
             failed = [f"{w.kind} {w.namespace}/{w.name}: {err}" for w, err in failures.items()]
             message = summary(f"{len(failed)} owner(s) not restarted", failed)
             await announce(self.events, cr, EventReason.SIDECAR_RESTART_FAILED, message)
-        return Executed(failures, held, settled=settled and not held, wave_seconds=tuple(durations))
+        return Executed(
+            failures,
+            held,
+            settled=settled and not held,
+            wave_seconds=tuple(durations),
+            postponed=tuple(postponed),
+        )
 
     async def _act(self, action: OwnerAction, target: str, selection: Selection) -> None:
         if action.action is ActionKind.ROLLOUT:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 from kyma_istio.api import names
 from kyma_istio.k8s import errors, kinds
 from kyma_istio.k8s.kinds import Kind
 from kyma_istio.k8s.seam import KubeApi
+from kyma_istio.restart import policy
 from kyma_istio.restart.owners import WORKLOAD_KINDS
 from kyma_istio.restart.plan import PlanBuilder, RestartPlan
 from kyma_istio.restart.podview import owner_of, reduce_pod
+from kyma_istio.restart.windows import Window
 
 PAGE_SIZE = 500
 LOOKUP_CONCURRENCY = 16
@@ -56,11 +59,14 @@ async def build_plan(
     running_only: bool,
     limit: int | None,
     namespace: str | None = None,
+    now: datetime | None = None,
+    default_window: Window | None = None,
 ) -> RestartPlan:
     """Stream pods page by page, then look up each ReplicaSet and workload once, then plan.
 
     ``namespace`` confines the plan to one namespace (tests on a shared cluster); the controller and
-    ``plan-restarts`` plan cluster-wide.
+    ``plan-restarts`` plan cluster-wide. With ``now``, owners' exclusions and maintenance windows (their
+    own annotations, their namespace's, then ``default_window``) hold restarts back (``restart.policy``).
     """
     fields = {"status.phase": "Running"} if running_only else None
     builder = await _fold_pods(kube, builder, namespace=namespace, fields=fields)
@@ -81,17 +87,25 @@ async def build_plan(
     for workload, (present, facts) in zip(workloads, found, strict=True):
         if present and facts is not None:
             strategies[workload], targets[workload], annotations[workload] = facts
-    opted_out = {
-        ns["metadata"]["name"]
-        async for ns in kube.stream(kinds.NAMESPACE)
-        if (ns["metadata"].get("annotations") or {}).get(names.RESTART_OPT_OUT_ANNOTATION) == "disabled"
-    }
+    opted_out: set[str] = set()
+    namespace_annotations: dict[str, Mapping[str, str]] = {}
+    async for ns in kube.stream(kinds.NAMESPACE):
+        written = ns["metadata"].get("annotations") or {}
+        name = ns["metadata"]["name"]
+        if written.get(names.RESTART_OPT_OUT_ANNOTATION) == "disabled":
+            opted_out.add(name)
+        restarter = {k: v for k, v in written.items() if k.startswith(policy.PREFIX + "/")}
+        if restarter:  # only what the policy reads: memory follows annotated namespaces, not all
+            namespace_annotations[name] = restarter
     return builder.build(
         replicaset_owners=rs_owners,
         workload_strategies=strategies,
         owner_template_targets=targets,
         owner_annotations=annotations,
         opted_out_namespaces=opted_out,
+        namespace_annotations=namespace_annotations,
+        now=now,
+        default_window=default_window,
         limit=limit,
     )
 

@@ -11,9 +11,11 @@ import enum
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from kyma_istio.restart.owners import ActionKind, WorkloadKey
 from kyma_istio.restart.predicates import OutdatedReason
+from kyma_istio.restart.windows import Window
 
 
 class Outcome(enum.StrEnum):
@@ -29,6 +31,12 @@ class Outcome(enum.StrEnum):
     """Cut by the per-reconcile limit; a later reconcile takes it."""
     FAILED = "Failed"
     """Set by the executor when the owner's action failed."""
+    EXCLUDED = "Excluded"
+    """The owner (or its namespace) is excluded from restarts by Kyma's ``exclude`` annotation."""
+    WAITING_FOR_WINDOW = "WaitingForWindow"
+    """Outside the owner's maintenance window: restarted when it opens (``PodOutcome.opens``)."""
+    CONFIG_INVALID = "RestartConfigInvalid"
+    """An exclude or window annotation does not parse: treated as excluded until it is fixed."""
 
 
 PENDING_OUTCOMES = frozenset({Outcome.ALREADY_RESTARTED, Outcome.DEFERRED})
@@ -51,6 +59,8 @@ class OwnerAction:
     module: bool = False
     """A Kyma module's owner (its pods are in ``kyma-system`` or labelled ``kyma-project.io/module``):
     restarted before customers' owners, and a failure is an error rather than a warning."""
+    window: Window | None = None
+    """The maintenance window the restart must start in (the executor checks it before each wave)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,10 @@ class PodOutcome:
     examples: tuple[str, ...] = ()
     why: str = ""
     """For manual, skipped and failed outcomes: why nothing (or nothing successful) happened."""
+    opens: datetime | None = None
+    """For ``WAITING_FOR_WINDOW``: when the owner's window next opens."""
+    running: str = ""
+    """The proxy image one of the pods runs, for messages about restarts not done."""
 
     def example_refs(self) -> tuple[str, ...]:
         """``namespace/name`` of the example pods, as status messages list them."""
@@ -89,6 +103,21 @@ class PlanSummary:
     def skipped(self) -> int:
         """Pods left alone because of an opt-out."""
         return self.by_outcome.get(Outcome.SKIPPED_OPT_OUT, 0)
+
+    @property
+    def excluded(self) -> int:
+        """Pods of owners excluded from restarts by choice."""
+        return self.by_outcome.get(Outcome.EXCLUDED, 0)
+
+    @property
+    def waiting(self) -> int:
+        """Pods of owners waiting for their maintenance window."""
+        return self.by_outcome.get(Outcome.WAITING_FOR_WINDOW, 0)
+
+    @property
+    def invalid(self) -> int:
+        """Pods of owners whose restart annotations do not parse."""
+        return self.by_outcome.get(Outcome.CONFIG_INVALID, 0)
 
     @property
     def pending(self) -> int:
@@ -116,6 +145,15 @@ class RestartPlan:
     def complete(self) -> bool:
         """Nothing was cut by the limit: no ``ProxySidecarRestartPartiallySucceeded`` requeue."""
         return self.remaining == 0
+
+    @property
+    def next_opening(self) -> datetime | None:
+        """The earliest moment a waiting owner's window opens; ``None`` when none waits."""
+        return min((o.opens for o in self.outcomes if o.opens is not None), default=None)
+
+    def owners_of(self, *wanted: Outcome) -> set[WorkloadKey]:
+        """The owners with outcomes of the given kinds."""
+        return {outcome.workload for outcome in self.outcomes_of(*wanted)}
 
     def outcomes_of(self, *wanted: Outcome) -> tuple[PodOutcome, ...]:
         """The outcomes of the given kinds, in plan order (for example the manual ones for a warning)."""
@@ -184,6 +222,9 @@ def summary_counts(plan: RestartPlan) -> dict[str, int]:
         "manual": summary.manual,
         "skipped": summary.skipped,
         "pending": summary.pending,
+        "excluded": summary.excluded,
+        "waiting": summary.waiting,
+        "invalid": summary.invalid,
     }
     counts["outdated"] = sum(summary.outdated.values())
     for reason, pods in summary.outdated.items():

@@ -26,11 +26,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Final, TypedDict, Unpack
 
 from kyma_istio.api import names
 from kyma_istio.k8s import kinds
+from kyma_istio.restart import policy
 from kyma_istio.restart._tally import Tally
 from kyma_istio.restart.outcomes import Outcome, OwnerAction, PodOutcome, RestartPlan, mark_failed, waves
 from kyma_istio.restart.owners import (
@@ -44,6 +46,7 @@ from kyma_istio.restart.owners import (
 from kyma_istio.restart.podview import RESTART_OPT_OUT_VALUE, OwnerRef, PodView
 from kyma_istio.restart.predicates import Expectation, OutdatedReason
 from kyma_istio.restart.selection import Selection, removal_selection, restart_selection, target_hash
+from kyma_istio.restart.windows import Window
 
 __all__ = [
     "Outcome",
@@ -65,6 +68,7 @@ _NO_REPLICASETS: Final[Mapping[ReplicaSetKey, OwnerRef | None]] = MappingProxyTy
 _NO_STRATEGIES: Final[Mapping[tuple[str, str, str], str]] = MappingProxyType({})
 _NO_TARGETS: Final[Mapping[tuple[str, str, str], str | None]] = MappingProxyType({})
 _NO_ANNOTATIONS: Final[Mapping[tuple[str, str, str], Mapping[str, str]]] = MappingProxyType({})
+_NO_NAMESPACES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
 
 
 class _PodState(enum.Enum):
@@ -91,6 +95,21 @@ class _Facts:
     owner_template_targets: Mapping[tuple[str, str, str], str | None]
     owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]]
     opted_out_namespaces: Set[str]
+    namespace_annotations: Mapping[str, Mapping[str, str]]
+    now: datetime | None
+    default_window: Window | None
+
+    def allows(self, workload: WorkloadKey) -> policy.Decision:
+        """Exclusions and maintenance windows (``restart.policy``); everything is allowed without a
+        clock (a plan that is no restart, as in tests of the rules alone)."""
+        if self.now is None:
+            return policy.ALLOWED
+        return policy.decide(
+            self.owner_annotations.get(workload, {}),
+            self.namespace_annotations.get(workload.namespace, {}),
+            now=self.now,
+            default_window=self.default_window,
+        )
 
     def resolve(self, bucket: _Bucket) -> Resolution:
         namespace, owner, bare_name = bucket
@@ -123,13 +142,14 @@ class _Facts:
 class _Draft:
     """An owner action being assembled from several buckets (say, a Deployment's ReplicaSets)."""
 
-    __slots__ = ("action", "module", "resolution", "rules")
+    __slots__ = ("action", "module", "resolution", "rules", "window")
 
-    def __init__(self, resolution: Resolution, action: ActionKind) -> None:
+    def __init__(self, resolution: Resolution, action: ActionKind, window: Window | None = None) -> None:
         self.resolution = resolution
         self.action = action
         self.module = False
         self.rules: dict[OutdatedReason, Tally] = {}
+        self.window = window
 
     def order(self) -> tuple[bool, tuple[str, str, str]]:
         """Modules' owners first, then by namespace, kind and name."""
@@ -152,6 +172,8 @@ class PlanBuilder:
         self._groups: dict[_GroupKey, Tally] = {}
         self._modules: set[_Bucket] = set()
         """Buckets with a Kyma module's pod: their owner is restarted before customers' owners."""
+        self._running: dict[_Bucket, str] = {}
+        """One proxy image per bucket, for messages about restarts the user's settings hold back."""
         self._current = 0
         self._not_considered = 0
 
@@ -187,6 +209,9 @@ class PlanBuilder:
             state = _PodState.ACTIVE
         bucket = (pod.namespace, pod.owner, "" if pod.owner else pod.name)
         self._groups.setdefault((bucket, rule, state), Tally(self._cap)).add(pod.name)
+        if pod.proxies:  # the smallest, so the plan does not depend on the order pods arrive in
+            image = pod.proxies[0].image
+            self._running[bucket] = min(self._running.get(bucket, image), image)
         if pod.module:
             self._modules.add(bucket)
 
@@ -220,9 +245,13 @@ class PlanBuilder:
         owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
         owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
         opted_out_namespaces: Set[str] = frozenset(),
+        namespace_annotations: Mapping[str, Mapping[str, str]] = _NO_NAMESPACES,
+        now: datetime | None = None,
+        default_window: Window | None = None,
         limit: int | None = None,
     ) -> RestartPlan:
-        """The plan for everything folded in so far; the builder itself is left unchanged."""
+        """The plan for everything folded in so far; the builder itself is left unchanged. With ``now``
+        the owners' exclusions and maintenance windows apply (``restart.policy``)."""
         if limit is not None and limit < 0:
             raise ValueError(f"the per-reconcile owner limit must not be negative, got {limit}")
         facts = _Facts(
@@ -232,8 +261,11 @@ class PlanBuilder:
             owner_template_targets=owner_template_targets,
             owner_annotations=owner_annotations,
             opted_out_namespaces=opted_out_namespaces,
+            namespace_annotations=namespace_annotations,
+            now=now,
+            default_window=default_window,
         )
-        settled, drafts = self._sort_groups(facts)
+        settled, drafts, extras = self._sort_groups(facts)
         ordered = sorted(drafts.values(), key=_Draft.order)
         kept = ordered if limit is None else ordered[:limit]
         for draft in ordered[len(kept) :]:
@@ -245,31 +277,64 @@ class PlanBuilder:
                 _merge(settled, (outcome, draft.resolution.workload, rule, ""), tally, self._cap)
         return RestartPlan(
             actions=tuple(_action(draft, self._cap) for draft in kept),
-            outcomes=_outcomes(settled),
+            outcomes=_outcomes(settled, extras),
             remaining=len(ordered) - len(kept),
             target=self._selection.target,
             current=self._current,
             not_considered=self._not_considered,
         )
 
-    def _sort_groups(self, facts: _Facts) -> tuple[dict[_OutcomeKey, Tally], dict[WorkloadKey, _Draft]]:
+    def _sort_groups(
+        self, facts: _Facts
+    ) -> tuple[dict[_OutcomeKey, Tally], dict[WorkloadKey, _Draft], _Extras]:
         """Split the folded groups into settled outcomes and per-owner action drafts."""
         settled: dict[_OutcomeKey, Tally] = {}
         drafts: dict[WorkloadKey, _Draft] = {}
+        extras = _Extras({}, {})
         resolutions: dict[_Bucket, Resolution] = {}
+        allowed: dict[WorkloadKey, policy.Decision] = {}
         for (bucket, rule, state), tally in self._groups.items():
             resolution = resolutions.get(bucket)
             if resolution is None:
                 resolution = resolutions[bucket] = facts.resolve(bucket)
+            workload = resolution.workload
+            if bucket in self._running:
+                image = self._running[bucket]
+                extras.running[workload] = min(extras.running.get(workload, image), image)
             decided = facts.decide(resolution, state)
             if isinstance(decided, ActionKind):
-                draft = drafts.setdefault(resolution.workload, _Draft(resolution, decided))
-                draft.absorb(resolution, rule, tally, self._cap)
-                draft.module = draft.module or bucket in self._modules
-            else:
-                outcome, why = decided
-                _merge(settled, (outcome, resolution.workload, rule, why), tally, self._cap)
-        return settled, drafts
+                decision = allowed.get(workload) or allowed.setdefault(workload, facts.allows(workload))
+                held = _held(decision)
+                if held is None:
+                    draft = drafts.setdefault(workload, _Draft(resolution, decided, decision.window))
+                    draft.absorb(resolution, rule, tally, self._cap)
+                    draft.module = draft.module or bucket in self._modules
+                    continue
+                decided = held
+                if decision.opens is not None:
+                    extras.opens[workload] = decision.opens
+            outcome, why = decided
+            _merge(settled, (outcome, workload, rule, why), tally, self._cap)
+        return settled, drafts, extras
+
+
+@dataclass(frozen=True, slots=True)
+class _Extras:
+    """Per-owner facts the outcomes carry: the next window opening, a proxy image one pod runs."""
+
+    opens: dict[WorkloadKey, datetime]
+    running: dict[WorkloadKey, str]
+
+
+def _held(decision: policy.Decision) -> tuple[Outcome, str] | None:
+    """The outcome for an owner its annotations hold back, with why; ``None`` when it may restart."""
+    if decision.verdict is policy.Verdict.EXCLUDED:
+        return Outcome.EXCLUDED, f"excluded by its {decision.source}'s {policy.EXCLUDE_ANNOTATION}"
+    if decision.verdict is policy.Verdict.WAITING and decision.window is not None:
+        return Outcome.WAITING_FOR_WINDOW, f"its {decision.source}'s window {decision.window.text!r}"
+    if decision.verdict is policy.Verdict.INVALID:
+        return Outcome.CONFIG_INVALID, f"{decision.source}: {decision.problem}"
+    return None
 
 
 class OwnerFacts(TypedDict, total=False):
@@ -280,6 +345,9 @@ class OwnerFacts(TypedDict, total=False):
     owner_template_targets: Mapping[tuple[str, str, str], str | None]
     owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]]
     opted_out_namespaces: Set[str]
+    namespace_annotations: Mapping[str, Mapping[str, str]]
+    now: datetime | None
+    default_window: Window | None
     limit: int | None
 
 
@@ -317,10 +385,11 @@ def _action(draft: _Draft, cap: int) -> OwnerAction:
         rules=tuple(sorted(draft.rules)),
         examples=tuple(examples.examples),
         module=draft.module,
+        window=draft.window,
     )
 
 
-def _outcomes(settled: Mapping[_OutcomeKey, Tally]) -> tuple[PodOutcome, ...]:
+def _outcomes(settled: Mapping[_OutcomeKey, Tally], extras: _Extras) -> tuple[PodOutcome, ...]:
     """Outcomes in plan order: by owner (namespace, kind, name), then outcome, rule and reason."""
     ordered = sorted(
         settled.items(), key=lambda item: (item[0][1].sort_key(), item[0][0], item[0][2], item[0][3])
@@ -333,6 +402,8 @@ def _outcomes(settled: Mapping[_OutcomeKey, Tally]) -> tuple[PodOutcome, ...]:
             pods=tally.count,
             examples=tuple(tally.examples),
             why=why,
+            opens=extras.opens.get(workload) if outcome is Outcome.WAITING_FOR_WINDOW else None,
+            running=extras.running.get(workload, ""),
         )
         for (outcome, workload, rule, why), tally in ordered
     )

@@ -15,6 +15,7 @@ T1 = T0 + timedelta(minutes=5)
 
 READY, SIDECARS = ConditionType.READY, ConditionType.PROXY_SIDECAR_RESTART_SUCCEEDED
 TARGETING = ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND
+HELD = ConditionType.SIDECAR_RESTARTS_HELD
 
 # The spec's table (section 3.3) and the reasons Kyma added up to 1.30 (api/v1alpha2/conditions.go),
 # written out again so a drift in either place shows.
@@ -46,6 +47,9 @@ SPEC_TABLE = {
     "IngressTargetingUserResourceFound": (TARGETING, "True"),
     "IngressTargetingUserResourceNotFound": (TARGETING, "False"),
     "IngressTargetingUserResourceDetectionFailed": (TARGETING, "Unknown"),
+    # Ours, additive (restarts the user controls): a type of their own, so Kyma's stay as they are.
+    "SidecarRestartsHeld": (HELD, "True"),
+    "SidecarRestartsNotHeld": (HELD, "False"),
 }
 
 

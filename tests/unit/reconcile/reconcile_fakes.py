@@ -183,6 +183,10 @@ class FakeEvents:
 
     def __init__(self) -> None:
         self.posted: list[tuple[str, str, str]] = []
+        self.on: list[tuple[str, str, str]] = []
+        """The object of each posted Event: (kind, namespace, name)."""
 
     async def post(self, cr: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
         self.posted.append((type_, reason, message))
+        meta = cr.get("metadata") or {}
+        self.on.append((str(cr.get("kind")), str(meta.get("namespace")), str(meta.get("name"))))

@@ -34,7 +34,8 @@ KIND_REQUESTS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         *((verb, CLUSTER, names.ISTIO_NAMESPACE) for verb in ("get", "patch", "delete")),
     ),
     "pods": (("get", CLUSTER, None), ("list", CLUSTER, None)),
-    "events": (("create", OWN, None),),
+    # On the CR; and (restart.policy) on workloads and namespaces anywhere, a repeat patching the count.
+    "events": (("create", OWN, None), ("create", CLUSTER, None), ("patch", CLUSTER, None)),
     "configmaps": (("get", ISTIO_SYSTEM, "istio"),),
     **dict.fromkeys(rbac.WORKLOADS, (("get", CLUSTER, None), ("patch", CLUSTER, None))),
     "customresourcedefinitions": tuple(("get", CLUSTER, crd) for crd in rbac.CHECKED_CRDS),
