@@ -2,9 +2,11 @@
 
 Four layers, from the least to the most often changed, each committed by buildah from scratch with every
 timestamp set to SOURCE_DATE_EPOCH: the Debian root filesystem, the locked Python dependencies, istioctl,
-the operator itself. Wheels are installed with PyPA's ``installer`` (scripts start with
-``#!/usr/bin/python3``) and byte-compiled hash-based with a fixed hash seed, so that neither build time
-nor a random seed reaches a file. buildah writes an OCI layout in a private store; this module packs it
+the operator itself. The all-lines variant (inputs with ``ISTIOCTL_LINES``) adds a fifth before the
+operator's: every other line's ``istioctl-<version>``, so that its other four layers are the default's.
+Wheels are installed with PyPA's ``installer`` (scripts start with ``#!/usr/bin/python3``) and
+byte-compiled hash-based with a fixed hash seed, so that neither build time nor a random seed reaches a
+file. buildah writes an OCI layout in a private store; this module packs it
 into one tar archive in name order, so the same inputs give the same archive bytes, not only the same
 manifest digest.
 
@@ -59,6 +61,16 @@ class Inputs:
     epoch: int
     revision: str
     source: str
+    variant: str = ""
+    """``all-lines`` for the image with every line's istioctl, empty for the default image."""
+    istioctl_lines: tuple[tuple[str, Path], ...] = ()
+    """Every line's release and istioctl binary, oldest first (the all-lines variant); the default
+    line's is ``istioctl`` itself."""
+
+    @property
+    def name(self) -> str:
+        """The archive's name: ``kyma-istio-operator`` or ``kyma-istio-operator-<variant>``."""
+        return f"{NAME}-{self.variant}" if self.variant else NAME
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,14 @@ def read_inputs(path: Path) -> Inputs:
         epoch=int(values["SOURCE_DATE_EPOCH"]),
         revision=values["REVISION"],
         source=values["SOURCE"],
+        variant=values.get("VARIANT", ""),
+        istioctl_lines=tuple(
+            (version, Path(binary))
+            for version, _, binary in (
+                pair.partition("=") for pair in values.get("ISTIOCTL_LINES", "").split(",")
+            )
+            if binary
+        ),
     )
 
 
@@ -133,20 +153,41 @@ def istioctl_comment(binary: Path) -> str:
     return f"istioctl {release} from testenv/istio-{release.rpartition('.')[0]}/go.mod (testenv/build)"
 
 
+def stage_line_istioctls(inputs: Inputs, tree: Path) -> str:
+    """Every other line's istioctl under ``tree`` as ``istioctl-<version>`` next to ``istioctl``, the
+    default line's as a symlink to it (no second copy); returns the layer's history line."""
+    bin_dir = tree / Path(ISTIOCTL).parent.relative_to("/")
+    bin_dir.mkdir(parents=True)
+    copied, linked = [], []
+    for version, binary in inputs.istioctl_lines:
+        target = bin_dir / f"istioctl-{version}"
+        if binary.resolve() == inputs.istioctl.resolve():
+            target.symlink_to(Path(ISTIOCTL).name)
+            linked.append(target.name)
+        else:
+            shutil.copyfile(binary, target)
+            target.chmod(0o755)
+            copied.append(target.name)
+    links = "".join(f", {name} -> istioctl" for name in linked)
+    return f"istioctl of the other lines: {' '.join(copied)} (testenv/build){links}"
+
+
 def stage(inputs: Inputs, work: Path) -> list[Layer]:
-    deps, istioctl, operator = work / "deps", work / "istioctl", work / "operator"
+    deps, istioctl, lines, operator = work / "deps", work / "istioctl", work / "lines", work / "operator"
     install_wheels(sorted(inputs.wheelhouse.glob("*.whl")), deps)
     (istioctl / "usr/local/bin").mkdir(parents=True)
     shutil.copyfile(inputs.istioctl, istioctl / ISTIOCTL.lstrip("/"))
     (istioctl / ISTIOCTL.lstrip("/")).chmod(0o755)
     install_wheels([inputs.project_wheel], operator)
-    for tree in (deps, istioctl, operator):
+    extra = [Layer(lines, stage_line_istioctls(inputs, lines))] if inputs.istioctl_lines else []
+    for tree in (deps, istioctl, *(layer.source for layer in extra), operator):
         normalise_modes(tree)
     lock = "requirements.lock"
     return [
         Layer(inputs.rootfs, "Debian bookworm: python3 ca-certificates tzdata (mmdebstrap, image/packages)"),
         Layer(deps, f"Python dependencies: {lock} ({len(list(inputs.wheelhouse.glob('*.whl')))} wheels)"),
         Layer(istioctl, istioctl_comment(inputs.istioctl)),
+        *extra,
         Layer(operator, f"kyma-istio-operator {inputs.project_wheel.name}"),
     ]
 
@@ -291,29 +332,30 @@ def main() -> None:
     args = parser.parse_args()
     inputs = read_inputs(args.inputs)
     version = inputs.project_wheel.name.split("-")[1]
+    tag = f"{version}-{inputs.variant}" if inputs.variant else version
     with tempfile.TemporaryDirectory(prefix="kyma-istio-image-") as tmp:
         work = Path(tmp)
         buildah = Buildah(work)
         layout = work / "layout"
         try:
             image = build(buildah, stage(inputs, work), inputs, version)
-            buildah("push", "--quiet", image, f"oci:{layout}:{version}")
+            buildah("push", "--quiet", image, f"oci:{layout}:{tag}")
         finally:
             buildah.clean()
-        archive = args.out / f"{NAME}.oci.tar"
+        archive = args.out / f"{inputs.name}.oci.tar"
         write_archive(layout, archive, inputs.epoch)
         digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
         layers = layer_table(layout)
     archive_sha = hashlib.sha256(archive.read_bytes()).hexdigest()
-    (args.out / f"{NAME}.digest").write_text(digest + "\n")
+    (args.out / f"{inputs.name}.digest").write_text(digest + "\n")
     report = {
         "digest": digest,
         "archive_sha256": archive_sha,
-        "tag": version,
+        "tag": tag,
         "storage_driver": buildah.driver,
         "layers": layers,
     }
-    (args.out / f"{NAME}.layers.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / f"{inputs.name}.layers.json").write_text(json.dumps(report, indent=2) + "\n")
     for number, row in enumerate(layers, start=1):
         print(
             f"[image] layer {number}: {row['compressed']:>11,} B gz {row['unpacked']:>12,} B unpacked:",

@@ -4,9 +4,12 @@ module linked into it (from ``go version -m``, the build information the Go link
 ``cyclonedx-py requirements`` documents the lock; it knows nothing of Go, so this module adds istioctl as
 an application component whose dependencies are its modules (``pkg:golang`` purls, replacements
 followed, go.sum's ``h1:`` hash kept as a property since it is not a file hash), links both into the
-root component's dependencies and validates the result against the CycloneDX 1.6 schema.
+root component's dependencies and validates the result against the CycloneDX 1.6 schema. The all-lines
+image's other istioctl binaries (``--other-istioctl VERSION=PATH``, each ``istioctl-<version>`` in the
+image) are components of their own, bom-ref ``istioctl-<version>``; a module they share is listed once.
 
 Usage: sbom.py --lock requirements.lock --istioctl PATH --istio-version 1.29.1 --out build/x.cdx.json
+               [--other-istioctl 1.28.3=PATH ...]
 """
 
 from __future__ import annotations
@@ -62,8 +65,10 @@ def parse_go_version_m(text: str) -> GoBuild:
     return GoBuild(go=go, package=package, modules=modules, settings=settings)
 
 
-def go_components(build: GoBuild, istio_version: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """istioctl as an application and its modules as libraries, with CycloneDX bom-refs."""
+def go_components(
+    build: GoBuild, istio_version: str, *, ref: str = "istioctl"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """istioctl as an application (bom-ref ``ref``) and its modules as libraries, with CycloneDX bom-refs."""
     modules = [
         {
             "type": "library",
@@ -79,7 +84,7 @@ def go_components(build: GoBuild, istio_version: str) -> tuple[dict[str, Any], l
     go_mod = f"testenv/istio-{istio_version.rpartition('.')[0]}/go.mod"  # the release line's pins
     istioctl = {
         "type": "application",
-        "bom-ref": "istioctl",
+        "bom-ref": ref,
         "name": "istioctl",
         "version": istio_version,
         "description": f"{build.package}, built by testenv/build from {go_mod} ({build.go})",
@@ -105,17 +110,39 @@ def python_bom(lock: Path) -> dict[str, Any]:
     return bom
 
 
-def merge(bom: dict[str, Any], istioctl: dict[str, Any], modules: list[dict[str, Any]]) -> dict[str, Any]:
-    """``bom`` with istioctl and its modules added and the root depending on everything it ships."""
+Binary = tuple[dict[str, Any], list[dict[str, Any]]]
+"""An istioctl component and its modules, as :func:`go_components` returns them."""
+
+
+def merge(
+    bom: dict[str, Any],
+    istioctl: dict[str, Any],
+    modules: list[dict[str, Any]],
+    others: list[Binary] | None = None,
+) -> dict[str, Any]:
+    """``bom`` with istioctl (and ``others``, the other lines' istioctl binaries) and their modules added,
+    each module once, and the root depending on everything it ships."""
+    binaries = [(istioctl, modules), *(others or [])]
+    shared = {m["bom-ref"]: m for _, mods in binaries for m in mods}
+    every_module = sorted(shared.values(), key=lambda m: (m["name"], m["version"]))
     root = bom["metadata"]["component"]["bom-ref"]
     python_refs = [c["bom-ref"] for c in bom["components"]]
     dependencies = [d for d in bom["dependencies"] if d["ref"] != root]
     dependencies += [
-        {"ref": root, "dependsOn": sorted([*python_refs, istioctl["bom-ref"]])},
-        {"ref": istioctl["bom-ref"], "dependsOn": [m["bom-ref"] for m in modules]},
-        *({"ref": m["bom-ref"]} for m in modules),
+        {"ref": root, "dependsOn": sorted([*python_refs, *(binary["bom-ref"] for binary, _ in binaries)])},
+        *({"ref": binary["bom-ref"], "dependsOn": [m["bom-ref"] for m in mods]} for binary, mods in binaries),
+        *({"ref": m["bom-ref"]} for m in every_module),
     ]
-    return {**bom, "components": [*bom["components"], istioctl, *modules], "dependencies": dependencies}
+    components = [*bom["components"], *(binary for binary, _ in binaries), *every_module]
+    return {**bom, "components": components, "dependencies": dependencies}
+
+
+def binary_components(path: Path, istio_version: str, ref: str = "istioctl") -> Binary:
+    """The components of one istioctl binary, read with ``go version -m``."""
+    go_info = subprocess.run(
+        ["go", "version", "-m", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    return go_components(parse_go_version_m(go_info), istio_version, ref=ref)
 
 
 def main() -> None:
@@ -124,20 +151,31 @@ def main() -> None:
     parser.add_argument("--istioctl", type=Path, required=True)
     parser.add_argument("--istio-version", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--other-istioctl",
+        action="append",
+        default=[],
+        metavar="VERSION=PATH",
+        help="another line's istioctl in the image (as istioctl-VERSION); repeatable",
+    )
     args = parser.parse_args()
-    go_info = subprocess.run(
-        ["go", "version", "-m", str(args.istioctl)], capture_output=True, text=True, check=True
-    ).stdout
-    istioctl, modules = go_components(parse_go_version_m(go_info), args.istio_version)
-    bom = merge(python_bom(args.lock), istioctl, modules)
+    istioctl, modules = binary_components(args.istioctl, args.istio_version)
+    others = []
+    for pair in args.other_istioctl:
+        version, _, path = pair.partition("=")
+        others.append(binary_components(Path(path), version, ref=f"istioctl-{version}"))
+    python = python_bom(args.lock)
+    bom = merge(python, istioctl, modules, others)
     text = json.dumps(bom, indent=2, sort_keys=True) + "\n"
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     if error is not None:
         sys.exit(f"the SBOM does not validate against CycloneDX 1.6: {error}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    count = len(bom["components"]) - len(modules) - 1
-    print(f"[image] SBOM: {count} Python packages, istioctl and {len(modules)} Go modules", file=sys.stderr)
+    count, binaries = len(python["components"]), 1 + len(others)
+    what = "istioctl" if binaries == 1 else f"the istioctl of {binaries} lines"
+    go_modules = len(bom["components"]) - count - binaries
+    print(f"[image] SBOM: {count} Python packages, {what} and {go_modules} Go modules", file=sys.stderr)
 
 
 if __name__ == "__main__":
