@@ -644,6 +644,37 @@ async def test_an_upgrade_restarts_at_once_within_the_window_and_never_for_the_e
     assert cr["status"]["description"] == f"1 workload is excluded from restarts; {BAD_ANNOTATION}"
 
 
+async def test_a_namespace_labelled_for_injection_gets_its_workloads_rolled_once_with_sidecars(
+    *, deps: Deps, client: Client, kubeconfig: Path, namespace: str, wait_for: WaitFor, istiod: Istiod
+) -> None:
+    """Workloads started in a namespace without injection; once it is labelled, the next pass rolls each
+    owner once and the new pods carry the sidecar the real istiod injects."""
+    await _istio_by_istioctl(deps, client, kubeconfig, binary="istioctl", tag=DEFAULT_LINE.tag)
+    await deps.kube.create(kinds.ISTIO, _kyma_cr(DEFAULT_LINE.tag))
+    istiod.wait_ready()
+    for app in WORKLOADS:
+        client.create(pause_deployment(app, namespace, REPLICAS))
+
+    def started_without_sidecars() -> bool:
+        live = [p for p in client.list(Pod, namespace=namespace) if p.status and p.status.phase == "Running"]
+        return len(live) == REPLICAS * len(WORKLOADS) and not any(
+            _proxy_images(client, namespace, app) for app in WORKLOADS
+        )
+
+    wait_for("pods without sidecars", started_without_sidecars, timeout=120)
+    before = _generations(client, namespace)
+    await _pass_to_ready(deps)
+    assert _generations(client, namespace) == before  # no injection asked for: nothing to do
+
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    await _pass_to_ready(deps)
+    await _pass_to_ready(deps)
+
+    assert _generations(client, namespace) == {app: generation + 1 for app, generation in before.items()}
+    target = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
+    wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
+
+
 # --- the climb (make ladder) ------------------------------------------------------------------------
 
 CLIMB_FROM = lines.LINES[-3]

@@ -91,17 +91,21 @@ def find_istioctl(
     """The istioctl to run: ``explicit`` (a CLI flag), a path variable, then on ``PATH`` or from the
     testenv build the line's own: for the default line the plain ``istioctl`` the image and testenv ship
     (built from its pin), else ``istioctl-<version>`` (never the plain one, which is another version)."""
+    env = os.environ if environ is None else environ
+    other_line = line.minor != lines.DEFAULT.minor
     if explicit is not None:
         if not _executable(explicit.expanduser()):
             raise IstioctlNotFoundError(f"istioctl path {explicit} is not an executable file")
-        return explicit.expanduser()
-    env = os.environ if environ is None else environ
+        if not (other_line and explicit.name == "istioctl"):
+            return explicit.expanduser()
     for variable in PATH_VARIABLES:
         value = env.get(variable)
-        if value:
+        if value and not other_line:
             if not _executable(Path(value).expanduser()):
                 raise IstioctlNotFoundError(f"{variable}={value} is not an executable file")
             return Path(value).expanduser()
+    # Another line than the default: a plain "istioctl" (the image's ISTIOCTL_PATH, which kyma-istio run
+    # also reads as --istioctl) is the default line's, so the line's own istioctl-<version> is looked for.
     # The default line's istioctl is the plain one the image and testenv ship (and the name process checks
     # look for); its versioned build is the fallback.
     names = (["istioctl"] if line.minor == lines.DEFAULT.minor else []) + [line.istioctl]
@@ -112,6 +116,12 @@ def find_istioctl(
         built = testenv_binary.expanduser().with_name(name)
         if _executable(built):
             return built
+    if other_line:
+        raise IstioctlNotFoundError(
+            f"istioctl of Istio {line.version} not found ({line.istioctl}): a plain 'istioctl' is taken for "
+            f"the default line's ({lines.DEFAULT.version}); put {line.istioctl} on PATH (the all-lines image "
+            f"has it), pass --istioctl with a file of that name, or run testenv/build istio-{line.minor}"
+        )
     raise IstioctlNotFoundError(
         f"istioctl of Istio {line.version} not found ({' or '.join(names)}): set {PATH_VARIABLES[0]} to its "
         f"path, put it on PATH, or run testenv/build istio-{line.minor}"

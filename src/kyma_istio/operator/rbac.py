@@ -121,7 +121,12 @@ OPERATOR_RULES: Final[tuple[Rule, ...]] = (
     Rule(_OP, ("istios",), ("get", "list", "watch", "patch"), "kopf watches the CR in every namespace"),
     Rule(_OP, ("istios/status",), ("get", "patch"), "state, conditions and description"),
     Rule("", ("nodes",), ("list",), "cluster size, flavour and provider"),
-    Rule("", ("namespaces",), ("list",), "sidecar scan: namespace opt-outs, windows and exclusions"),
+    Rule(
+        "",
+        ("namespaces",),
+        ("list", "watch"),
+        "sidecar scan: opt-outs, windows, exclusions, injection; a namespace gaining injection (watch)",
+    ),
     Rule(
         "",
         ("events",),

@@ -24,6 +24,7 @@ from kyma_istio.operator.metrics import Metrics
 from kyma_istio.operator.workqueue import WARNING_BACKOFF, Backoff, WorkQueue
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
+from kyma_istio.restart.gather import injection_namespaces_of
 
 log = logging.getLogger("kyma_istio.operator")
 
@@ -72,6 +73,8 @@ class Controller:
         self.passes = 0
         self.registry = kopf.OperatorRegistry()
         kopf.on.event(names.GROUP, names.VERSION, names.PLURAL, registry=self.registry)(self._on_event)
+        self.injecting: dict[str, bool] = {}
+        kopf.on.event("", "v1", "namespaces", registry=self.registry)(self._on_namespace)
         # A private registry has no login handler of its own; ours hands kopf the loader's context.
         kopf.on.login(registry=self.registry)(self._login)
 
@@ -97,6 +100,22 @@ class Controller:
             return
         self.seen[key] = mark
         self.queue.add(key)
+
+    async def _on_namespace(self, event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
+        """A namespace that gains injection gets a pass at once, which rolls its workloads so their pods
+        get a sidecar (``restart.gather.injection_namespaces``); the periodic pass would be hours away."""
+        meta = body.get("metadata", {})
+        name = str(meta.get("name"))
+        if event.get("type") == "DELETED":
+            self.injecting.pop(name, None)
+            return
+        now = name in injection_namespaces_of([body])
+        before = self.injecting.get(name)
+        self.injecting[name] = now
+        if now and before is False:  # not on the first listing, nor for a namespace created labelled
+            for key in self.seen:
+                if key.split("/", 1)[0] == names.OPERATOR_NAMESPACE:
+                    self.queue.add(key)
 
     async def work(self) -> None:
         """Run passes forever, one at a time (the reference has one worker too)."""

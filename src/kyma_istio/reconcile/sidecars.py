@@ -178,6 +178,7 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
             limit=deps.settings.restart_limit,
             now=deps.clock(),
             default_window=deps.settings.restart_window,
+            inject_missing=True,
         )
         # A chunk (more owners than the per-pass limit) is waited for to the end, so a settled one
         # lets the next pass start at once (``Settings.chunk_requeue_s``).

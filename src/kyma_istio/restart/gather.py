@@ -8,7 +8,7 @@ the objects, so memory stays flat however many pods there are.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -61,6 +61,7 @@ async def build_plan(
     namespace: str | None = None,
     now: datetime | None = None,
     default_window: Window | None = None,
+    inject_missing: bool = False,
 ) -> RestartPlan:
     """Stream pods page by page, then look up each ReplicaSet and workload once, then plan.
 
@@ -69,6 +70,8 @@ async def build_plan(
     own annotations, their namespace's, then ``default_window``) hold restarts back (``restart.policy``).
     """
     fields = {"status.phase": "Running"} if running_only else None
+    if inject_missing:
+        builder.expect_injection(await injection_namespaces(kube))
     builder = await _fold_pods(kube, builder, namespace=namespace, fields=fields)
     rs_keys = sorted(builder.replicasets_to_resolve())
     found_rs = await _lookup_all(
@@ -108,6 +111,28 @@ async def build_plan(
         default_window=default_window,
         limit=limit,
     )
+
+
+INJECTION_LABEL = "istio-injection"
+REVISION_LABEL = "istio.io/rev"
+
+
+async def injection_namespaces(kube: KubeApi) -> frozenset[str]:
+    """Namespaces whose pods Istio's injector gives a sidecar: ``istio-injection=enabled``, or the
+    default revision's ``istio.io/rev`` (this operator installs only that one) without a disabling
+    ``istio-injection`` label."""
+    return injection_namespaces_of([ns async for ns in kube.stream(kinds.NAMESPACE)])
+
+
+def injection_namespaces_of(namespaces: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The names of the namespaces (raw objects) whose labels turn injection on."""
+    found = set()
+    for ns in namespaces:
+        labels = ns.get("metadata", {}).get("labels") or {}
+        injection = labels.get(INJECTION_LABEL)
+        if injection == "enabled" or (injection is None and labels.get(REVISION_LABEL) == "default"):
+            found.add(str(ns["metadata"]["name"]))
+    return frozenset(found)
 
 
 _Facts = tuple[str, str | None, Mapping[str, str]]

@@ -187,6 +187,12 @@ class PlanBuilder:
         """A builder for the uninstall pass: pods that still carry a sidecar."""
         return cls(removal_selection(), example_cap=example_cap)
 
+    def expect_injection(self, namespaces: frozenset[str]) -> None:
+        """Also select pods without a sidecar in these injection-enabled namespaces (before any ``add``)."""
+        if self._groups or self._current or self._not_considered:
+            raise RuntimeError("expect_injection must come before the first pod is folded in")
+        self._selection = self._selection.with_injection(namespaces)
+
     @property
     def selection(self) -> Selection:
         """The rule and target this builder plans for (the executor re-checks evictions with it)."""
@@ -302,6 +308,9 @@ class PlanBuilder:
                 image = self._running[bucket]
                 extras.running[workload] = min(extras.running.get(workload, image), image)
             decided = facts.decide(resolution, state)
+            no_owner = not isinstance(decided, ActionKind) and decided[0] is Outcome.NEEDS_MANUAL_RESTART
+            if rule is OutdatedReason.SIDECAR_MISSING and no_owner:
+                continue  # a Job's pod without a sidecar: nothing to restart, and no finding
             if isinstance(decided, ActionKind):
                 decision = allowed.get(workload) or allowed.setdefault(workload, facts.allows(workload))
                 held = _held(decision)

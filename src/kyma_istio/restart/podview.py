@@ -102,6 +102,13 @@ class PodView:
     value). Their owners are restarted before customer workloads, and a failure among them is an error."""
     scrape: ScrapeAnnotations = ScrapeAnnotations()
     """What the Prometheus-merge rule compares with the mesh's setting."""
+    injection_opt_out: bool = False
+    """The pod says ``sidecar.istio.io/inject: "false"`` (label or annotation) or runs on the host's
+    network: Istio's injector leaves it without a sidecar whatever its namespace says."""
+
+
+INJECT_LABEL = "sidecar.istio.io/inject"
+"""Istio's per-pod injection switch (label, or the older annotation)."""
 
 
 def reduce_pod(pod: Mapping[str, Any]) -> PodView:
@@ -140,6 +147,12 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
         opted_out=annotations.get(names.RESTART_OPT_OUT_ANNOTATION) == RESTART_OPT_OUT_VALUE,
         restart_target=_text(annotations.get(names.RESTART_TARGET_ANNOTATION)),
         module=namespace == names.OPERATOR_NAMESPACE or bool(labels.get(names.MODULE_LABEL)),
+        injection_opt_out=bool(spec.get("hostNetwork"))
+        or "false"
+        in (
+            str(labels.get(INJECT_LABEL, "")).lower(),
+            str(annotations.get(INJECT_LABEL, "")).lower(),
+        ),
         scrape=ScrapeAnnotations(
             path=_text(annotations.get(PROMETHEUS_PATH_ANNOTATION)),
             port=_text(annotations.get(PROMETHEUS_PORT_ANNOTATION)),

@@ -85,6 +85,30 @@ class Selection:
     rule: Callable[[PodView], OutdatedReason | None]
     considers: Callable[[PodView], bool]
 
+    def with_injection(self, namespaces: frozenset[str]) -> Selection:
+        """This selection, and also the running pods without a sidecar in ``namespaces`` (those whose
+        injection label is on), unless the pod opts out of injection; same target."""
+        if not namespaces:
+            return self
+        outdated, considered = self.rule, self.considers
+
+        def missing(pod: PodView) -> bool:
+            return (
+                pod.namespace in namespaces
+                and not pod.has_sidecar_status
+                and not pod.proxies
+                and not pod.injection_opt_out
+                and pod.owner is not None  # a bare pod is nobody's to restart: not a finding
+                and pod.phase == "Running"
+                and not pod.terminating
+                and pod.all_conditions_true
+            )
+
+        def rule(pod: PodView) -> OutdatedReason | None:
+            return OutdatedReason.SIDECAR_MISSING if missing(pod) else outdated(pod)
+
+        return Selection(target=self.target, rule=rule, considers=lambda pod: considered(pod) or missing(pod))
+
     def reason(self, pod: PodView) -> OutdatedReason | None:
         """Why ``pod`` is selected, or ``None`` when it is left as it is."""
         return self.rule(pod)

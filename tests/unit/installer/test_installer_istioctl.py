@@ -349,3 +349,19 @@ def test_the_iop_file_is_private_and_removed_afterwards() -> None:
         assert json.loads(path.read_text()) == {"spec": {"values": ["a", "b"]}}
 
     assert not path.exists()
+
+
+def test_the_images_plain_istioctl_path_is_never_taken_for_another_line(tmp_path: Path) -> None:
+    """The image sets ISTIOCTL_PATH to the default line's plain istioctl (and kyma-istio run reads it as
+    --istioctl): an operator set to another line must find that line's istioctl-<version> or refuse."""
+    plain = executable(tmp_path / "istioctl")
+    older = lines.LINES[-2]
+    environ = {"ISTIOCTL_PATH": str(plain), "PATH": ""}
+    with pytest.raises(IstioctlNotFoundError, match=f"{older.istioctl}.*all-lines image"):
+        istioctl.find_istioctl(plain, line=older, environ=environ, testenv_binary=tmp_path / "none" / "x")
+    own = executable(tmp_path / older.istioctl)
+    environ["PATH"] = str(tmp_path)
+    assert istioctl.find_istioctl(plain, line=older, environ=environ) == own
+    (tmp_path / "elsewhere").mkdir()
+    named = executable(tmp_path / "elsewhere" / older.istioctl)
+    assert istioctl.find_istioctl(named, line=older, environ=environ) == named  # named for its line: taken

@@ -254,3 +254,52 @@ def test_kopf_never_owns_our_finalizer() -> None:
     from kyma_istio.operator.runtime import kopf_settings
 
     assert kopf_settings().persistence.finalizer != names.FINALIZER
+
+
+# --- Controller._on_namespace ----------------------------------------------------------------------
+
+
+def namespace(name: str, **labels: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+async def on_namespace(controller: Controller, type_: str | None, body: dict[str, Any]) -> None:
+    await controller._on_namespace(event={"type": type_, "object": body}, body=body)
+
+
+async def test_a_namespace_that_gains_injection_queues_the_crs_of_the_module_namespace(
+    controller: Controller,
+) -> None:
+    await event(controller, "ADDED", istio_cr())
+    await next_key(controller)
+    await on_namespace(controller, None, namespace("shop"))  # the first listing: no pass
+    await on_namespace(controller, None, namespace("labelled", **{"istio-injection": "enabled"}))
+    assert len(controller.queue) == 0
+
+    await on_namespace(controller, "MODIFIED", namespace("shop", **{"istio-injection": "enabled"}))
+
+    assert await next_key(controller) == ("kyma-system/default", False)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{"istio-injection": "disabled"}, {"team": "a"}, {"istio.io/rev": "canary"}],
+)
+async def test_other_label_changes_queue_nothing(controller: Controller, labels: dict[str, str]) -> None:
+    await event(controller, "ADDED", istio_cr())
+    await next_key(controller)
+    await on_namespace(controller, None, namespace("shop"))
+
+    await on_namespace(controller, "MODIFIED", namespace("shop", **labels))
+
+    assert len(controller.queue) == 0
+
+
+async def test_the_default_revision_label_turns_injection_on_too(controller: Controller) -> None:
+    await event(controller, "ADDED", istio_cr())
+    await next_key(controller)
+    await on_namespace(controller, None, namespace("shop"))
+
+    await on_namespace(controller, "MODIFIED", namespace("shop", **{"istio.io/rev": "default"}))
+
+    assert await next_key(controller) == ("kyma-system/default", False)

@@ -31,6 +31,7 @@ KIND_REQUESTS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "nodes": (("list", CLUSTER, None),),
     "namespaces": (
         ("list", CLUSTER, None),
+        ("watch", CLUSTER, None),  # kopf: a namespace that gains injection
         *((verb, CLUSTER, names.ISTIO_NAMESPACE) for verb in ("get", "patch", "delete")),
     ),
     "pods": (("get", CLUSTER, None), ("list", CLUSTER, None)),

@@ -18,5 +18,8 @@ class OutdatedReason(enum.StrEnum):
     PROMETHEUS_MERGE_OUTDATED = "PrometheusMergeOutdated"
     IMAGE_OUTDATED = "ImageOutdated"
     RESOURCES_OUTDATED = "ResourcesOutdated"
+    SIDECAR_MISSING = "SidecarMissing"
+    """The pod's namespace asks for injection (``istio-injection=enabled``) but the pod has no sidecar:
+    injection was turned on after it started. Its owner rolls so the injector adds one."""
     SIDECAR_REMOVAL = "SidecarRemoval"
     """Only the uninstall plan uses this: Istio is gone and the sidecar has to go with it."""
