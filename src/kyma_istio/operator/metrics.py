@@ -105,6 +105,12 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.held_skew = Gauge(
+            "kyma_istio_held_proxy_skew_minors",
+            "How many minors the oldest proxy held back by its owners' exclusions or maintenance windows "
+            "runs behind the control plane, at the last pass (Istio supports 1).",
+            registry=r,
+        )
         self.restarts = Counter(
             "kyma_istio_sidecar_restarts_total", "Sidecar restart actions by result.", ["result"], registry=r
         )
@@ -144,7 +150,9 @@ class Metrics:
         """One restart pass's counts; the outdated-by-reason gauge is rebuilt from them alone."""
         self.outdated.clear()
         for status, count in summary.items():
-            if status.startswith("restart_"):
+            if status == "held_skew_minors":
+                self.held_skew.set(count)
+            elif status.startswith("restart_"):
                 self.restarts.labels(result=status.removeprefix("restart_")).inc(count)
             elif status.startswith("outdated_"):
                 self.outdated.labels(reason=status.removeprefix("outdated_")).set(count)

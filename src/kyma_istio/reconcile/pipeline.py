@@ -288,10 +288,11 @@ class Pass:
             return await self._finish(problem, conditions_set=True)
         # Restarts the owners' windows and exclusions hold back are their choice: Ready, as the reference
         # would be, with the description saying what waits and the next pass when a window opens.
-        self.draft.enter(State.READY, c.held_message(restarted.held) if restarted.held else "")
+        description = c.held_message(restarted.held) if restarted.held else ""
+        self.draft.enter(State.READY, description)
         await self._write_status()
         interval = self.deps.settings.reconciliation_interval_s
-        return PassResult(State.READY, self._until_window(restarted.held, interval))
+        return PassResult(State.READY, self._until_window(restarted.held, interval), description=description)
 
     def _until_window(self, held: Held, requeue: float) -> float:
         """``requeue``, or sooner: a second after the next maintenance window opens."""

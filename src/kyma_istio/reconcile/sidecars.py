@@ -37,7 +37,14 @@ from kyma_istio.reconcile.context import Deps
 from kyma_istio.reconcile.steps import Condition, Held, Installed, RestartResult
 from kyma_istio.restart import gather
 from kyma_istio.restart.execute import Executed, Executor
-from kyma_istio.restart.outcomes import Outcome, RestartPlan, manual_refs, mark_failed, summary_counts
+from kyma_istio.restart.outcomes import (
+    Outcome,
+    RestartPlan,
+    held_skew_minors,
+    manual_refs,
+    mark_failed,
+    summary_counts,
+)
 from kyma_istio.restart.owners import WorkloadKey
 from kyma_istio.restart.plan import PlanBuilder
 from kyma_istio.restart.predicates import (
@@ -50,6 +57,8 @@ from kyma_istio.restart.predicates import (
 from kyma_istio.restart.predicates.expectation import ProxyResources
 from kyma_istio.restart.selection import Selection
 
+HELD_SKEW_KEY: Final = "held_skew_minors"
+"""The key of ``observe_restarts``'s counts that carries ``held_skew_minors`` (a gauge of its own)."""
 MESH_CONFIG_MAP: Final = "istio"
 """The ConfigMap in ``istio-system`` that holds the installed mesh config (key ``mesh``, YAML)."""
 _MAX_PORT: Final = 65535
@@ -188,7 +197,9 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
         return _failed(c.SIDECARS_FAILED.describe(str(err)))
     failures = executed.failures
     plan = mark_failed(plan, failures)
-    deps.observer.observe_restarts(summary_counts(plan))
+    counts = summary_counts(plan)
+    counts[HELD_SKEW_KEY] = held_skew_minors(plan, deps.settings.line.version)
+    deps.observer.observe_restarts(counts)
     held = await _announce_held(plan, executed, expectation.image, deps)
     result = await _result(plan, executed, installed.cr, deps)
     if not held:

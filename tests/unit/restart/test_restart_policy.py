@@ -75,3 +75,25 @@ def test_a_bad_window_is_invalid_naming_the_annotation_value_and_rule(value: str
 
 def test_a_bad_namespace_window_does_not_matter_when_the_workload_sets_its_own() -> None:
     assert decide({WINDOW_ANNOTATION: OPEN}, {WINDOW_ANNOTATION: "nonsense"}).verdict is Verdict.RESTART
+
+
+def test_the_held_skew_is_the_oldest_held_proxy_behind_the_control_plane() -> None:
+    from kyma_istio.restart.outcomes import Outcome, PodOutcome, RestartPlan, held_skew_minors
+    from kyma_istio.restart.owners import WorkloadKey
+    from kyma_istio.restart.predicates import OutdatedReason
+
+    def outcome(outcome: Outcome, image: str) -> PodOutcome:
+        return PodOutcome(
+            outcome, WorkloadKey("Deployment", "a", image), OutdatedReason.IMAGE_OUTDATED, 1, running=image
+        )
+
+    plan = RestartPlan(
+        outcomes=(
+            outcome(Outcome.EXCLUDED, "r/proxyv2:1.27.0-distroless"),
+            outcome(Outcome.WAITING_FOR_WINDOW, "r/proxyv2:1.28.3@sha256:abc"),
+            outcome(Outcome.ROLLOUT_VIA_OWNER, "r/proxyv2:1.20.0"),  # restarted now: not held
+            outcome(Outcome.CONFIG_INVALID, "r/proxy:custom"),
+        )
+    )
+    assert held_skew_minors(plan, "1.29.1") == 2
+    assert held_skew_minors(RestartPlan(), "1.29.1") == 0
