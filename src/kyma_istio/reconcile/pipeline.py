@@ -28,6 +28,7 @@ from typing import Any
 
 import pydantic
 
+from kyma_istio import lines
 from kyma_istio.api import conditions as c
 from kyma_istio.api import names
 from kyma_istio.api.events import EventReason
@@ -88,6 +89,8 @@ class Pass:
         self.log = deps.log.getChild("pass")
         self.hop: climb.Hop | None = None
         """The climb hop this pass performs, if any (``_climb``)."""
+        self.catch_up: climb.Hop | None = None
+        """The hop this pass prepares by restarting the proxies behind the installed release first."""
 
     @property
     def key(self) -> str:
@@ -133,7 +136,8 @@ class Pass:
 
     def _reconciling(self, detail: str | None = None) -> str:
         """The Processing description: Kyma's text, then the climb hop and what the pass waits for."""
-        parts = [part for part in (self.hop.describe() if self.hop else None, detail) if part]
+        current = self.hop or self.catch_up
+        parts = [part for part in (current.describe() if current else None, detail) if part]
         return f"{c.RECONCILING}: {'; '.join(parts)}" if parts else c.RECONCILING
 
     def _keep_installed_patch(self, line: Line) -> None:
@@ -182,14 +186,21 @@ class Pass:
         except errors.ClusterError as err:
             return c.INSTALL_CHECK_FAILED.problem(f"{hop.describe()}: {err}")
         if behind:
-            shown = ", ".join(behind[:_PODS_NAMED]) + (", ..." if len(behind) > _PODS_NAMED else "")
-            message = (
-                f"{hop.describe()} waits: {len(behind)} pods run a proxy older than the installed "
-                f"{installed_tag} ({shown}); this hop would leave them two minors behind istiod, past "
-                "Istio's supported skew: restart them (or lift their restart opt-out) and the climb goes on"
+            installed_line = lines.at(installed_tag)
+            if not any(line.minor == installed_line.minor for line in lines.LINES):
+                # No line of this build installs that minor (1.22 below the oldest line): its restarts
+                # cannot be run here without reinstalling it with another minor's istioctl.
+                return await self._behind_problem(hop, installed_tag, behind)
+            # First a catch-up pass on the installed release: it restarts what is behind, within the
+            # owners' windows, and the hop follows once nothing is (``_end_catch_up``).
+            self.catch_up = hop
+            self.log.info(
+                "%s: %d proxies behind the installed %s first", hop.describe(), len(behind), installed_tag
             )
-            await announce(self.deps.events, self.cr, EventReason.VERSION_UPDATE_NOT_ALLOWED, message)
-            return c.VERSION_UPDATE_NOT_ALLOWED.problem(message)
+            installed_line = lines.at(installed_tag)
+            settings = dataclasses.replace(self.deps.settings, line=installed_line, settle_restarts=True)
+            self.deps = dataclasses.replace(self.deps, settings=settings)
+            return None
         self.hop = hop
         self.log.info("%s", hop.describe())
         # A hop ends only once its last wave's rollouts are healthy too: the next hop's skew guard must
@@ -199,6 +210,41 @@ class Pass:
         if hop.describe() not in (self.live_status or {}).get("description", ""):  # once per hop
             await announce(self.deps.events, self.cr, EventReason.CLIMB_HOP_STARTED, hop.describe())
         return None
+
+    async def _behind_problem(self, hop: climb.Hop, installed_tag: str, behind: list[str]) -> c.Problem:
+        """The skew guard's Warning: these pods would end two minors behind istiod after ``hop``."""
+        shown = ", ".join(behind[:_PODS_NAMED]) + (", ..." if len(behind) > _PODS_NAMED else "")
+        message = (
+            f"{hop.describe()} waits: {len(behind)} pods run a proxy older than the installed "
+            f"{installed_tag} ({shown}); this hop would leave them two minors behind istiod, past Istio's "
+            "supported skew: restart them (or lift their exclusion or restart opt-out) and the climb goes on"
+        )
+        await announce(self.deps.events, self.cr, EventReason.VERSION_UPDATE_NOT_ALLOWED, message)
+        return c.VERSION_UPDATE_NOT_ALLOWED.problem(message)
+
+    async def _end_catch_up(self, hop: climb.Hop, held: Held) -> PassResult:
+        """After a catch-up pass: wait for the owners' windows, warn about what can never catch up, or
+        let the hop follow."""
+        installed = self.deps.settings.line.tag
+        if held.waiting:
+            waiting = f"waits for maintenance windows before it starts: {c.held_message(held)}"
+            self.draft.set(c.Reason.RECONCILE_REQUEUED, f"{hop.describe()} {waiting}")
+            self.draft.enter(State.PROCESSING, self._reconciling(waiting))
+            await self._write_status()
+            return PassResult(
+                State.PROCESSING, self._until_window(held, self.deps.settings.partial_requeue_s)
+            )
+        try:
+            behind = await self._proxies_behind(installed)
+        except errors.ClusterError as err:
+            return await self._finish(c.INSTALL_CHECK_FAILED.problem(f"{hop.describe()}: {err}"))
+        if behind:
+            return await self._finish(await self._behind_problem(hop, installed, behind))
+        caught_up = "the proxies behind the installed release were restarted; the hop follows"
+        self.draft.set(c.Reason.RECONCILE_REQUEUED, f"{hop.describe()}: {caught_up}")
+        self.draft.enter(State.PROCESSING, self._reconciling(caught_up))
+        await self._write_status()
+        return PassResult(State.PROCESSING, self.deps.settings.chunk_requeue_s)
 
     async def _proxies_behind(self, installed_tag: str) -> list[str]:
         """Pods whose ``istio-proxy`` (either shape) runs a minor below ``installed_tag``."""
@@ -273,6 +319,8 @@ class Pass:
             self.cr = await install.write_last_applied(self.cr, spec, installed.iop_hash, self.deps)
         except errors.ClusterError as err:
             return await self._finish(c.LAST_APPLIED_UPDATE_FAILED.problem(str(err)))
+        if self.catch_up is not None:
+            return await self._end_catch_up(self.catch_up, restarted.held)
         if self.hop is not None:
             ended = await self._end_hop(self.hop)
             if ended is not None:
@@ -351,8 +399,9 @@ class Pass:
     async def _finish(self, problem: c.Problem, *, conditions_set: bool = False) -> PassResult:
         """End the pass in the problem's state; ``conditions_set`` when its step's conditions are in
         the draft already (the restarters'), so only state and description follow from it."""
-        if self.hop is not None:
-            described = f"{problem.description} ({self.hop.describe()})"
+        current = self.hop or self.catch_up
+        if current is not None and current.describe() not in problem.description:
+            described = f"{problem.description} ({current.describe()})"
             problem = dataclasses.replace(problem, description=described)
         if conditions_set:
             self.draft.enter(problem.level.state, problem.description)

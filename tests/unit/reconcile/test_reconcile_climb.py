@@ -7,6 +7,7 @@ server, the real istioctl of every line and the real istiod.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconcile_world import World, istio_pods
@@ -15,6 +16,8 @@ from kyma_istio.api import names
 from kyma_istio.k8s import kinds
 from kyma_istio.lines import DEFAULT as DEFAULT_LINE
 from kyma_istio.reconcile.context import InstallOutcome, Settings
+from kyma_istio.restart.policy import EXCLUDE_ANNOTATION, WINDOW_ANNOTATION
+from kyma_istio.restart.windows import DAYS
 
 START = "1.27.0-distroless"
 """Two minors below the default line (1.29): one hop through 1.28, then the last."""
@@ -123,23 +126,82 @@ async def test_a_bad_annotation_value_is_a_warning_naming_it_and_installs_nothin
     assert world.installer.installs == []
 
 
-async def test_a_proxy_a_minor_behind_holds_the_next_hop_and_names_the_pod() -> None:
-    """After hop 1 a pod still on 1.27 (a bare pod nobody restarts) would be two minors behind 1.29."""
+async def test_an_excluded_workload_a_minor_behind_holds_the_next_hop_and_is_named() -> None:
+    """After hop 1 a workload still on an older proxy (its owner excluded it) would be two minors behind
+    1.29: the catch-up pass may not restart it, so the climb waits in Warning naming its pod."""
     world = _world()
     await world.reconcile()  # hop 1: 1.27.0 -> 1.28.3
-    _sidecar(world, "stale", "1.27.0-distroless")  # say, a pod whose restart its owner opted out of
+    world.outdated_workload("stale")  # its pod runs 1.22
+    world.kube.objects[(kinds.DEPLOYMENT.plural, "app", "stale")]["metadata"]["annotations"] = {
+        EXCLUDE_ANNOTATION: "true"
+    }
 
     result = await world.reconcile()
 
     assert result.state is not None and result.state.value == "Warning"
     assert "climb hop 2 of 2: 1.28.3 -> 1.29.1" in result.description
-    assert "1 pods run a proxy older than the installed 1.28.3-distroless (app/stale)" in result.description
+    assert (
+        "1 pods run a proxy older than the installed 1.28.3-distroless (app/stale-pod)" in result.description
+    )
     assert world.condition("Ready")["reason"] == "IstioVersionUpdateNotAllowed"
     assert [iop["spec"]["tag"] for iop in world.installer.installs][-1] == "1.28.3-distroless"
 
-    world.kube.objects.pop((kinds.POD.plural, "app", "stale"))
+    world.kube.objects.pop((kinds.POD.plural, "app", "stale-pod"))  # restarted by hand
     resumed = await world.reconcile()
     assert resumed.state is not None and resumed.state.value == "Ready", resumed.description
+
+
+async def test_a_workload_behind_is_restarted_first_and_the_hop_follows() -> None:
+    world = _world()
+    await world.reconcile()  # hop 1
+    world.outdated_workload("late")
+    patch = world.kube.patch
+
+    async def rolling_patch(kind: Any, name: str, body: Any, **kw: Any) -> Any:
+        """The rollout a real cluster would run: the restarted Deployment's pod gets the new proxy."""
+        result = await patch(kind, name, body, **kw)
+        if kind is kinds.DEPLOYMENT and name == "late":
+            pod = world.kube.objects[(kinds.POD.plural, "app", "late-pod")]
+            pod["spec"]["containers"][1]["image"] = "docker.io/istio/proxyv2:1.28.3-distroless"
+        return result
+
+    world.kube.patch = rolling_patch  # type: ignore[method-assign]
+
+    caught_up = await world.reconcile()
+
+    assert caught_up.state is not None and caught_up.state.value == "Processing", caught_up.description
+    assert (
+        "the proxies behind the installed release were restarted" in world.stored()["status"]["description"]
+    )
+    assert [name for plural, name, _ in world.kube.patches if plural == "deployments"].count("late") == 1
+    assert [iop["spec"]["tag"] for iop in world.installer.installs] == ["1.28.3-distroless"]
+
+    hop = await world.reconcile()
+    assert hop.state is not None and hop.state.value == "Ready", hop.description
+    assert [iop["spec"]["tag"] for iop in world.installer.installs][-1] == DEFAULT_LINE.tag
+
+
+async def test_a_workload_behind_waiting_for_its_window_makes_the_climb_wait_without_a_warning() -> None:
+    world = _world()
+    await world.reconcile()  # hop 1
+    world.outdated_workload("windowed")
+    now = datetime.now(UTC)
+    opens = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    closes = opens + timedelta(hours=1)
+    window = f"{DAYS[opens.weekday()]} {opens:%H:%M}-{closes:%H:%M}"
+    world.kube.objects[(kinds.DEPLOYMENT.plural, "app", "windowed")]["metadata"]["annotations"] = {
+        WINDOW_ANNOTATION: window
+    }
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Processing", result.description
+    description = world.stored()["status"]["description"]
+    assert (
+        "climb hop 2 of 2" in description and "waits for maintenance windows before it starts" in description
+    )
+    assert result.requeue_after is not None and result.requeue_after <= 2 * 3600 + 2
+    assert "windowed" not in [name for plural, name, _ in world.kube.patches if plural == "deployments"]
 
 
 async def test_a_failed_hop_is_an_error_naming_the_hop_and_the_next_pass_retries_it() -> None:
