@@ -41,6 +41,8 @@ class EventReason(enum.Enum):
     MANUAL_RESTART_REQUIRED = ("ManualRestartRequired", _W)
     RESTART_REQUIRED = ("RestartRequired", _W)
     """On a workload excluded from restarts whose sidecar is outdated (Kyma's name)."""
+    RESTART_WINDOW_SHORT = ("RestartWindowShort", _W)
+    """On a workload due a restart whose window is shorter than one rollout of it may take."""
     RESTART_CONFIG_INVALID = ("RestartConfigInvalid", _W)
     """On a workload or namespace whose restart annotation does not parse (Kyma's name)."""
     STATE_PROCESSING = ("StateProcessing", _N)

@@ -229,6 +229,8 @@ async def _announce_held(plan: RestartPlan, executed: Executed, expected: str, d
         target = _ref(w) if source == "workload" else _namespace_ref(w.namespace)
         message = f"{problem}. The workload is not restarted until the annotation is fixed"
         await announce(deps.events, target, EventReason.RESTART_CONFIG_INVALID, message)
+    for w, message in plan.short_windows:
+        await announce(deps.events, _ref(w), EventReason.RESTART_WINDOW_SHORT, message)
     now = deps.clock()
     postponed = [a for a in executed.postponed if a.window is not None]
     openings = [a.window.next_open(now) for a in postponed if a.window is not None]

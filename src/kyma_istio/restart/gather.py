@@ -87,9 +87,12 @@ async def build_plan(
     strategies: dict[tuple[str, str, str], str] = {}
     targets: dict[tuple[str, str, str], str | None] = {}
     annotations: dict[tuple[str, str, str], Mapping[str, str]] = {}
+    deadlines: dict[tuple[str, str, str], int] = {}
     for workload, (present, facts) in zip(workloads, found, strict=True):
         if present and facts is not None:
-            strategies[workload], targets[workload], annotations[workload] = facts
+            strategies[workload], targets[workload], annotations[workload], deadline = facts
+            if deadline is not None:
+                deadlines[workload] = deadline
     opted_out: set[str] = set()
     namespace_annotations: dict[str, Mapping[str, str]] = {}
     async for ns in kube.stream(kinds.NAMESPACE):
@@ -105,6 +108,7 @@ async def build_plan(
         workload_strategies=strategies,
         owner_template_targets=targets,
         owner_annotations=annotations,
+        owner_deadlines=deadlines,
         opted_out_namespaces=opted_out,
         namespace_annotations=namespace_annotations,
         now=now,
@@ -135,8 +139,9 @@ def injection_namespaces_of(namespaces: Iterable[Mapping[str, Any]]) -> frozense
     return frozenset(found)
 
 
-_Facts = tuple[str, str | None, Mapping[str, str]]
-"""A workload's update strategy, template restart target and own annotations."""
+_Facts = tuple[str, str | None, Mapping[str, str], int | None]
+"""A workload's update strategy, template restart target, own annotations and, for a Deployment, its
+``progressDeadlineSeconds`` (how long a rollout of it may take)."""
 
 
 def _workload_facts(obj: Mapping[str, Any]) -> _Facts:
@@ -144,7 +149,9 @@ def _workload_facts(obj: Mapping[str, Any]) -> _Facts:
     strategy = str((spec.get("updateStrategy") or spec.get("strategy") or {}).get("type", ""))
     template_meta = (spec.get("template") or {}).get("metadata") or {}
     target = (template_meta.get("annotations") or {}).get(names.RESTART_TARGET_ANNOTATION)
-    return strategy, target, obj.get("metadata", {}).get("annotations") or {}
+    deadline = spec.get("progressDeadlineSeconds")
+    seconds = deadline if isinstance(deadline, int) and not isinstance(deadline, bool) else None
+    return strategy, target, obj.get("metadata", {}).get("annotations") or {}, seconds
 
 
 async def _lookup_all(

@@ -140,6 +140,9 @@ class RestartPlan:
     """Considered pods whose sidecar is already current."""
     not_considered: int = 0
     """Pods outside the selection (not running, not ready, not injected, terminating)."""
+    short_windows: tuple[tuple[WorkloadKey, str], ...] = ()
+    """Owners due a restart whose maintenance window is shorter than one rollout of them may take, with
+    what to tell their owners."""
 
     @property
     def complete(self) -> bool:

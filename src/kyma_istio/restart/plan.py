@@ -69,6 +69,7 @@ _NO_STRATEGIES: Final[Mapping[tuple[str, str, str], str]] = MappingProxyType({})
 _NO_TARGETS: Final[Mapping[tuple[str, str, str], str | None]] = MappingProxyType({})
 _NO_ANNOTATIONS: Final[Mapping[tuple[str, str, str], Mapping[str, str]]] = MappingProxyType({})
 _NO_NAMESPACES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
+_NO_DEADLINES: Final[Mapping[tuple[str, str, str], int]] = MappingProxyType({})
 
 
 class _PodState(enum.Enum):
@@ -98,6 +99,19 @@ class _Facts:
     namespace_annotations: Mapping[str, Mapping[str, str]]
     now: datetime | None
     default_window: Window | None
+    owner_deadlines: Mapping[tuple[str, str, str], int]
+
+    def short_window(self, workload: WorkloadKey, window: Window | None) -> str | None:
+        """What to tell an owner whose window is shorter than its ``progressDeadlineSeconds``: a rollout
+        begun near the close would run past it (one that began is let finish)."""
+        deadline = self.owner_deadlines.get(workload)
+        if window is None or deadline is None or window.length * 60 >= deadline:
+            return None
+        return (
+            f"maintenance window {window.text!r} is open {window.length} min, shorter than a rollout of "
+            f"{workload.kind} {workload.namespace}/{workload.name} may take (progressDeadlineSeconds "
+            f"{deadline} s): a restart begun near its close runs past it; widen the window"
+        )
 
     def allows(self, workload: WorkloadKey) -> policy.Decision:
         """Exclusions and maintenance windows (``restart.policy``); everything is allowed without a
@@ -251,6 +265,7 @@ class PlanBuilder:
         owner_template_targets: Mapping[tuple[str, str, str], str | None] = _NO_TARGETS,
         owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]] = _NO_ANNOTATIONS,
         opted_out_namespaces: Set[str] = frozenset(),
+        owner_deadlines: Mapping[tuple[str, str, str], int] = _NO_DEADLINES,
         namespace_annotations: Mapping[str, Mapping[str, str]] = _NO_NAMESPACES,
         now: datetime | None = None,
         default_window: Window | None = None,
@@ -270,6 +285,7 @@ class PlanBuilder:
             namespace_annotations=namespace_annotations,
             now=now,
             default_window=default_window,
+            owner_deadlines=owner_deadlines,
         )
         settled, drafts, extras = self._sort_groups(facts)
         ordered = sorted(drafts.values(), key=_Draft.order)
@@ -288,6 +304,7 @@ class PlanBuilder:
             target=self._selection.target,
             current=self._current,
             not_considered=self._not_considered,
+            short_windows=tuple(sorted(extras.short.items())),
         )
 
     def _sort_groups(
@@ -296,7 +313,7 @@ class PlanBuilder:
         """Split the folded groups into settled outcomes and per-owner action drafts."""
         settled: dict[_OutcomeKey, Tally] = {}
         drafts: dict[WorkloadKey, _Draft] = {}
-        extras = _Extras({}, {})
+        extras = _Extras({}, {}, {})
         resolutions: dict[_Bucket, Resolution] = {}
         allowed: dict[WorkloadKey, policy.Decision] = {}
         for (bucket, rule, state), tally in self._groups.items():
@@ -313,6 +330,9 @@ class PlanBuilder:
                 continue  # a Job's pod without a sidecar: nothing to restart, and no finding
             if isinstance(decided, ActionKind):
                 decision = allowed.get(workload) or allowed.setdefault(workload, facts.allows(workload))
+                short = facts.short_window(workload, decision.window)
+                if short is not None:
+                    extras.short[workload] = short
                 held = _held(decision)
                 if held is None:
                     draft = drafts.setdefault(workload, _Draft(resolution, decided, decision.window))
@@ -333,6 +353,7 @@ class _Extras:
 
     opens: dict[WorkloadKey, datetime]
     running: dict[WorkloadKey, str]
+    short: dict[WorkloadKey, str]
 
 
 def _held(decision: policy.Decision) -> tuple[Outcome, str] | None:
@@ -353,6 +374,7 @@ class OwnerFacts(TypedDict, total=False):
     workload_strategies: Mapping[tuple[str, str, str], str]
     owner_template_targets: Mapping[tuple[str, str, str], str | None]
     owner_annotations: Mapping[tuple[str, str, str], Mapping[str, str]]
+    owner_deadlines: Mapping[tuple[str, str, str], int]
     opted_out_namespaces: Set[str]
     namespace_annotations: Mapping[str, Mapping[str, str]]
     now: datetime | None

@@ -190,3 +190,23 @@ async def test_the_condition_turns_false_once_nothing_is_held_and_is_never_writt
     held = world.condition("SidecarRestartsHeld")
     assert (held["status"], held["reason"]) == ("False", "SidecarRestartsNotHeld")
     assert world.stored()["status"]["description"] == ""
+
+
+async def test_a_window_shorter_than_a_rollout_may_take_warns_on_the_workload() -> None:
+    world, _ = _world()
+    world.outdated_workload("tight")
+    world.outdated_workload("roomy")
+    for name, window in (("tight", "Sat 18:00-18:05"), ("roomy", "Sat 18:00-19:00")):
+        stored = world.kube.objects[(kinds.DEPLOYMENT.plural, "app", name)]
+        stored["spec"]["progressDeadlineSeconds"] = 600
+        stored["metadata"]["annotations"] = {WINDOW_ANNOTATION: window}
+
+    await world.reconcile()
+
+    short = [
+        (on, m)
+        for (_, r, m), on in zip(world.events.posted, world.events.on, strict=True)
+        if r == "RestartWindowShort"
+    ]
+    assert [on for on, _ in short] == [("Deployment", "app", "tight")]
+    assert "'Sat 18:00-18:05' is open 5 min" in short[0][1] and "600 s" in short[0][1]
