@@ -564,6 +564,7 @@ def test_plan_restarts_prints_the_plan_as_json_and_changes_nothing(
             "pods": 1,
             "rule": "ImageOutdated",
             "why": "it has no owner that would recreate it",
+            "running": OLD_PROXY,
             "examples": [f"{namespace}/lonely"],
         }
     ]
