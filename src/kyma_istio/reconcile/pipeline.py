@@ -125,8 +125,8 @@ class Pass:
                 problem = await self._climb(change.last.istio_tag)
                 if problem is not None:
                     return await self._finish(problem)
-                if self.hop is not None:
-                    change = what_changed(self.cr, spec, tag=self.hop.line.tag)
+                if self.hop is not None or self.catch_up is not None:
+                    change = what_changed(self.cr, spec, tag=self.deps.settings.line.tag)
         except ValueError as err:
             return await self._finish(c.INSTALL_CHECK_FAILED.problem(str(err)))
         if not self._is_quiet(change):
@@ -197,7 +197,6 @@ class Pass:
             self.log.info(
                 "%s: %d proxies behind the installed %s first", hop.describe(), len(behind), installed_tag
             )
-            installed_line = lines.at(installed_tag)
             settings = dataclasses.replace(self.deps.settings, line=installed_line, settle_restarts=True)
             self.deps = dataclasses.replace(self.deps, settings=settings)
             return None

@@ -294,7 +294,10 @@ def held_message(held: Mapping[WorkloadKey, str], limit: int = 3) -> str:
 async def remove_sidecars(cr: Mapping[str, Any], deps: Deps) -> None:
     """After uninstall: restart every owner whose pods still carry a sidecar; manual ones are logged."""
     builder = PlanBuilder.for_removal()
-    plan = await gather.build_plan(deps.kube, builder, running_only=False, limit=None)
+    # Exclusions hold here too ("never, for any reason"); windows do not: no pass would come back later.
+    plan = await gather.build_plan(
+        deps.kube, builder, running_only=False, limit=None, now=deps.clock(), windows_apply=False
+    )
     executed = await execute(deps, plan, builder.selection, cr)
     for w, err in executed.held.items():
         deps.log.warning(
@@ -302,7 +305,7 @@ async def remove_sidecars(cr: Mapping[str, Any], deps: Deps) -> None:
         )
     for w, err in executed.failures.items():
         deps.log.warning("sidecar removal failed for %s %s/%s: %s", w.kind, w.namespace, w.name, err)
-    for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART):
+    for outcome in plan.outcomes_of(Outcome.NEEDS_MANUAL_RESTART, Outcome.EXCLUDED, Outcome.CONFIG_INVALID):
         w = outcome.workload
         deps.log.warning(
             "sidecar of %s %s/%s needs a manual restart: %s", w.kind, w.namespace, w.name, outcome.why

@@ -62,6 +62,7 @@ async def build_plan(
     now: datetime | None = None,
     default_window: Window | None = None,
     inject_missing: bool = False,
+    windows_apply: bool = True,
 ) -> RestartPlan:
     """Stream pods page by page, then look up each ReplicaSet and workload once, then plan.
 
@@ -113,6 +114,7 @@ async def build_plan(
         namespace_annotations=namespace_annotations,
         now=now,
         default_window=default_window,
+        windows_apply=windows_apply,
         limit=limit,
     )
 

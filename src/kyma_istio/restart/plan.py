@@ -100,6 +100,7 @@ class _Facts:
     now: datetime | None
     default_window: Window | None
     owner_deadlines: Mapping[tuple[str, str, str], int]
+    windows_apply: bool
 
     def short_window(self, workload: WorkloadKey, window: Window | None) -> str | None:
         """What to tell an owner whose window is shorter than its ``progressDeadlineSeconds``: a rollout
@@ -123,6 +124,7 @@ class _Facts:
             self.namespace_annotations.get(workload.namespace, {}),
             now=self.now,
             default_window=self.default_window,
+            windows_apply=self.windows_apply,
         )
 
     def resolve(self, bucket: _Bucket) -> Resolution:
@@ -269,6 +271,7 @@ class PlanBuilder:
         namespace_annotations: Mapping[str, Mapping[str, str]] = _NO_NAMESPACES,
         now: datetime | None = None,
         default_window: Window | None = None,
+        windows_apply: bool = True,
         limit: int | None = None,
     ) -> RestartPlan:
         """The plan for everything folded in so far; the builder itself is left unchanged. With ``now``
@@ -286,6 +289,7 @@ class PlanBuilder:
             now=now,
             default_window=default_window,
             owner_deadlines=owner_deadlines,
+            windows_apply=windows_apply,
         )
         settled, drafts, extras = self._sort_groups(facts)
         ordered = sorted(drafts.values(), key=_Draft.order)
@@ -379,6 +383,7 @@ class OwnerFacts(TypedDict, total=False):
     namespace_annotations: Mapping[str, Mapping[str, str]]
     now: datetime | None
     default_window: Window | None
+    windows_apply: bool
     limit: int | None
 
 

@@ -75,8 +75,11 @@ def decide(
     *,
     now: datetime,
     default_window: Window | None = None,
+    windows_apply: bool = True,
 ) -> Decision:
-    """The decision for one owner from its own annotations, its namespace's and the operator default."""
+    """The decision for one owner from its own annotations, its namespace's and the operator default.
+    Without ``windows_apply`` (sidecar removal after an uninstall, which no later pass would resume)
+    only exclusions and bad values hold an owner back."""
     for source, found in (("workload", workload), ("namespace", namespace)):
         value = found.get(EXCLUDE_ANNOTATION)
         if value is None:
@@ -88,6 +91,16 @@ def decide(
         if excluded:
             return Decision(Verdict.EXCLUDED, source)
         break  # an explicit "false" ends the search: the workload's overrides its namespace's
+    if not windows_apply:
+        for source, found in (("workload", workload), ("namespace", namespace)):
+            value = found.get(WINDOW_ANNOTATION)
+            if value is not None:
+                try:
+                    windows.parse(value)
+                except WindowError as err:
+                    return _invalid(source, f"{WINDOW_ANNOTATION}: {err}; expected {windows.GRAMMAR}")
+                break
+        return ALLOWED
     window: Window | None = default_window
     source = "operator"
     for candidate, found in (("workload", workload), ("namespace", namespace)):

@@ -97,3 +97,14 @@ def test_the_held_skew_is_the_oldest_held_proxy_behind_the_control_plane() -> No
     )
     assert held_skew_minors(plan, "1.29.1") == 2
     assert held_skew_minors(RestartPlan(), "1.29.1") == 0
+
+
+def test_without_windows_only_exclusions_and_bad_values_hold_an_owner_back() -> None:
+    """Sidecar removal after an uninstall: no later pass would honour a window."""
+
+    def removal(workload: dict[str, str], namespace: dict[str, str]) -> Verdict:
+        return policy.decide(workload, namespace, now=SAT_NOON, windows_apply=False).verdict
+
+    assert removal({WINDOW_ANNOTATION: CLOSED}, {}) is Verdict.RESTART
+    assert removal({}, {EXCLUDE_ANNOTATION: "true"}) is Verdict.EXCLUDED
+    assert removal({WINDOW_ANNOTATION: "Funday 01:00-02:00"}, {}) is Verdict.INVALID
