@@ -674,6 +674,30 @@ async def test_a_namespace_labelled_for_injection_gets_its_workloads_rolled_once
     target = f"{HUB}/proxyv2:{DEFAULT_LINE.tag}"
     wait_for(f"every pod on {target}", lambda: _all_on(client, namespace, target), timeout=120)
 
+    # Injection off again: nothing restarts, and the CR names the workloads that keep their sidecars.
+    rolled = _generations(client, namespace)
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": None}}})
+    await _pass_to_ready(deps)
+    assert _generations(client, namespace) == rolled
+    cr = await deps.kube.get(kinds.ISTIO, "default", NS)
+    assert cr is not None
+    (found,) = [c for c in cr["status"]["conditions"] if c["type"] == "SidecarsWithoutInjection"]
+    assert found["status"] == "True"
+    for app in WORKLOADS:
+        assert f"Deployment {namespace}/{app}" in found["message"]
+
+    # Injection off again: nothing restarts, and the CR names the workloads that keep their sidecars.
+    rolled = _generations(client, namespace)
+    client.patch(Namespace, namespace, {"metadata": {"labels": {"istio-injection": None}}})
+    await _pass_to_ready(deps)
+    assert _generations(client, namespace) == rolled
+    cr = await deps.kube.get(kinds.ISTIO, "default", NS)
+    assert cr is not None
+    (found,) = [c for c in cr["status"]["conditions"] if c["type"] == "SidecarsWithoutInjection"]
+    assert found["status"] == "True"
+    for app in WORKLOADS:
+        assert f"Deployment {namespace}/{app}" in found["message"]
+
 
 # --- the climb (make ladder) ------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ class ConditionType(enum.StrEnum):
     INGRESS_TARGETING_USER_RESOURCE_FOUND = "IngressTargetingUserResourceFound"
     SIDECAR_RESTARTS_HELD = "SidecarRestartsHeld"
     """Ours, additive: restarts the owners' maintenance windows or exclusions hold back."""
+    SIDECARS_WITHOUT_INJECTION = "SidecarsWithoutInjection"
+    """Ours, additive: workloads that keep a sidecar in a namespace that no longer asks for injection."""
 
 
 class Reason(enum.StrEnum):
@@ -66,6 +68,8 @@ class Reason(enum.StrEnum):
     INGRESS_TARGETING_USER_RESOURCE_DETECTION_FAILED = "IngressTargetingUserResourceDetectionFailed"
     SIDECAR_RESTARTS_HELD = "SidecarRestartsHeld"
     SIDECAR_RESTARTS_NOT_HELD = "SidecarRestartsNotHeld"
+    SIDECARS_WITHOUT_INJECTION_FOUND = "SidecarsWithoutInjectionFound"
+    SIDECARS_WITHOUT_INJECTION_NOT_FOUND = "SidecarsWithoutInjectionNotFound"
 
 
 class Level(enum.StrEnum):
@@ -102,6 +106,7 @@ _READY = ConditionType.READY
 _SIDECARS = ConditionType.PROXY_SIDECAR_RESTART_SUCCEEDED
 _TARGETING = ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND
 _HELD = ConditionType.SIDECAR_RESTARTS_HELD
+_UNINJECTED = ConditionType.SIDECARS_WITHOUT_INJECTION
 
 REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
     {
@@ -189,6 +194,12 @@ REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
         ),
         Reason.SIDECAR_RESTARTS_NOT_HELD: ReasonInfo(
             _HELD, "False", "No sidecar restart waits for a maintenance window or is excluded"
+        ),
+        Reason.SIDECARS_WITHOUT_INJECTION_FOUND: ReasonInfo(
+            _UNINJECTED, "True", "Workloads in namespaces without injection still carry a sidecar"
+        ),
+        Reason.SIDECARS_WITHOUT_INJECTION_NOT_FOUND: ReasonInfo(
+            _UNINJECTED, "False", "No workload in a namespace without injection carries a sidecar"
         ),
     }
 )
@@ -473,6 +484,18 @@ def held_message(held: HeldCounts) -> str:
         bad = f"{_workloads(held.invalid)} {_are(held.invalid)} not restarted"
         parts.append(f"{bad}: a restart annotation does not parse")
     return "; ".join(parts)
+
+
+def uninjected_message(workloads: Sequence[str], limit: int = 5) -> str:
+    """Which workloads keep a sidecar where injection is off (the first ``limit``, and how many more)."""
+    shown = ", ".join(workloads[:limit]) + (
+        f" and {len(workloads) - limit} more" if len(workloads) > limit else ""
+    )
+    return (
+        f"{_workloads(len(workloads))} in namespaces without injection still "
+        f"{'carries' if len(workloads) == 1 else 'carry'} a sidecar ({shown}); "
+        "they keep it until they next restart, which the operator does not force"
+    )
 
 
 def _are(count: int) -> str:

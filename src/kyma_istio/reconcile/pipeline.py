@@ -305,6 +305,7 @@ class Pass:
         self._set_all(restarted.conditions)
         if not restarted.held and self.draft.condition(c.ConditionType.SIDECAR_RESTARTS_HELD) is not None:
             self.draft.set(c.Reason.SIDECAR_RESTARTS_NOT_HELD)
+        self._report_uninjected(restarted.uninjected)
         if restarted.problem is not None:
             return await self._finish(restarted.problem, conditions_set=True)
         if restarted.partial:
@@ -340,6 +341,14 @@ class Pass:
         await self._write_status()
         interval = self.deps.settings.reconciliation_interval_s
         return PassResult(State.READY, self._until_window(restarted.held, interval), description=description)
+
+    def _report_uninjected(self, workloads: tuple[str, ...]) -> None:
+        """Say which workloads keep a sidecar where injection is off; written only once there were any,
+        so a CR that never had them shows Kyma's conditions alone."""
+        if workloads:
+            self.draft.set(c.Reason.SIDECARS_WITHOUT_INJECTION_FOUND, c.uninjected_message(workloads))
+        elif self.draft.condition(c.ConditionType.SIDECARS_WITHOUT_INJECTION) is not None:
+            self.draft.set(c.Reason.SIDECARS_WITHOUT_INJECTION_NOT_FOUND)
 
     def _until_window(self, held: Held, requeue: float) -> float:
         """``requeue``, or sooner: a second after the next maintenance window opens."""

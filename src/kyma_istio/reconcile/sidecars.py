@@ -201,7 +201,9 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     counts[HELD_SKEW_KEY] = held_skew_minors(plan, deps.settings.line.version)
     deps.observer.observe_restarts(counts)
     held = await _announce_held(plan, executed, expectation.image, deps)
-    result = await _result(plan, executed, installed.cr, deps)
+    result = dataclasses.replace(
+        await _result(plan, executed, installed.cr, deps), uninjected=plan.uninjected
+    )
     if not held:
         return result
     condition = (c.Reason.SIDECAR_RESTARTS_HELD, c.held_message(held))

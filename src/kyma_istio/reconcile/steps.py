@@ -66,6 +66,8 @@ class RestartResult:
     """For a partial result: this pass's chunk of restarts is healthy, so the next may start at once."""
     held: Held = field(default_factory=Held)
     """Restarts held back by maintenance windows and exclusions: no problem, the owners' choice."""
+    uninjected: tuple[str, ...] = ()
+    """Workloads that keep a sidecar in a namespace without injection (reported, never restarted)."""
 
     def __add__(self, other: RestartResult) -> RestartResult:
         problems = [p for p in (self.problem, other.problem) if p is not None]
@@ -76,6 +78,7 @@ class RestartResult:
             waiting="; ".join(x for x in (self.waiting, other.waiting) if x),
             continue_now=(self.continue_now or other.continue_now) and not (self.waiting or other.waiting),
             held=self.held or other.held,
+            uninjected=self.uninjected or other.uninjected,
         )
 
 

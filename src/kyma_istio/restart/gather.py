@@ -72,7 +72,11 @@ async def build_plan(
     """
     fields = {"status.phase": "Running"} if running_only else None
     if inject_missing:
-        builder.expect_injection(await injection_namespaces(kube))
+        everything = [ns async for ns in kube.stream(kinds.NAMESPACE)]
+        live = frozenset(
+            str(ns["metadata"]["name"]) for ns in everything if not ns["metadata"].get("deletionTimestamp")
+        )
+        builder.expect_injection(injection_namespaces_of(everything), live=live)
     builder = await _fold_pods(kube, builder, namespace=namespace, fields=fields)
     rs_keys = sorted(builder.replicasets_to_resolve())
     found_rs = await _lookup_all(

@@ -140,6 +140,9 @@ class RestartPlan:
     """Considered pods whose sidecar is already current."""
     not_considered: int = 0
     """Pods outside the selection (not running, not ready, not injected, terminating)."""
+    uninjected: tuple[str, ...] = ()
+    """Workloads (``Kind namespace/name``) whose running pods carry a proxy in a namespace that no longer
+    asks for injection: not restarted (that would take their sidecar away), only reported."""
     short_windows: tuple[tuple[WorkloadKey, str], ...] = ()
     """Owners due a restart whose maintenance window is shorter than one rollout of them may take, with
     what to tell their owners."""

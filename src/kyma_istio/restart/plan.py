@@ -190,6 +190,10 @@ class PlanBuilder:
         """Buckets with a Kyma module's pod: their owner is restarted before customers' owners."""
         self._running: dict[_Bucket, str] = {}
         """One proxy image per bucket, for messages about restarts the user's settings hold back."""
+        self._injecting: frozenset[str] = frozenset()
+        self._live: frozenset[str] | None = None
+        self._uninjected: set[str] = set()
+        """Workloads (``Kind namespace/name``) whose pods carry a proxy in a namespace without injection."""
         self._current = 0
         self._not_considered = 0
 
@@ -203,11 +207,33 @@ class PlanBuilder:
         """A builder for the uninstall pass: pods that still carry a sidecar."""
         return cls(removal_selection(), example_cap=example_cap)
 
-    def expect_injection(self, namespaces: frozenset[str]) -> None:
-        """Also select pods without a sidecar in these injection-enabled namespaces (before any ``add``)."""
+    def expect_injection(self, namespaces: frozenset[str], *, live: frozenset[str] | None = None) -> None:
+        """Also select pods without a sidecar in these injection-enabled namespaces, and, with ``live``
+        (the namespaces not being deleted), note the workloads that still carry a proxy in a live
+        namespace without injection (before any ``add``)."""
         if self._groups or self._current or self._not_considered:
             raise RuntimeError("expect_injection must come before the first pod is folded in")
         self._selection = self._selection.with_injection(namespaces)
+        self._injecting = namespaces
+        self._live = live
+
+    def _note_uninjected(self, pod: PodView) -> None:
+        """A running pod with a proxy in a live namespace that no longer asks for one: its workload."""
+        if self._live is None or pod.namespace in self._injecting or pod.namespace not in self._live:
+            return
+        if pod.terminating or pod.phase != "Running" or not pod.proxies or pod.injection_opt_in:
+            return
+        owner = pod.owner
+        if owner is None:
+            self._uninjected.add(f"Pod {pod.namespace}/{pod.name}")
+        elif (
+            owner.kind == "ReplicaSet" and pod.template_hash and owner.name.endswith(f"-{pod.template_hash}")
+        ):
+            self._uninjected.add(
+                f"Deployment {pod.namespace}/{owner.name.removesuffix(f'-{pod.template_hash}')}"
+            )
+        else:
+            self._uninjected.add(f"{owner.kind} {pod.namespace}/{owner.name}")
 
     @property
     def selection(self) -> Selection:
@@ -216,6 +242,7 @@ class PlanBuilder:
 
     def add(self, pod: PodView) -> None:
         """Fold one pod in; the caller may drop it afterwards."""
+        self._note_uninjected(pod)
         rule = self._selection.reason(pod)
         if rule is None:
             if self._selection.considers(pod):
@@ -309,6 +336,7 @@ class PlanBuilder:
             current=self._current,
             not_considered=self._not_considered,
             short_windows=tuple(sorted(extras.short.items())),
+            uninjected=tuple(sorted(self._uninjected)),
         )
 
     def _sort_groups(

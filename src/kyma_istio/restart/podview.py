@@ -105,6 +105,11 @@ class PodView:
     injection_opt_out: bool = False
     """The pod says ``sidecar.istio.io/inject: "false"`` (label or annotation) or runs on the host's
     network: Istio's injector leaves it without a sidecar whatever its namespace says."""
+    injection_opt_in: bool = False
+    """The pod asks for a sidecar itself (``sidecar.istio.io/inject: "true"`` label, or an
+    ``istio.io/rev`` label), whatever its namespace says."""
+    template_hash: str | None = None
+    """The ``pod-template-hash`` label: a Deployment's ReplicaSet is named ``<deployment>-<hash>``."""
 
 
 INJECT_LABEL = "sidecar.istio.io/inject"
@@ -153,6 +158,8 @@ def reduce_pod(pod: Mapping[str, Any]) -> PodView:
             str(labels.get(INJECT_LABEL, "")).lower(),
             str(annotations.get(INJECT_LABEL, "")).lower(),
         ),
+        injection_opt_in=str(labels.get(INJECT_LABEL, "")).lower() == "true" or "istio.io/rev" in labels,
+        template_hash=_text(labels.get("pod-template-hash")),
         scrape=ScrapeAnnotations(
             path=_text(annotations.get(PROMETHEUS_PATH_ANNOTATION)),
             port=_text(annotations.get(PROMETHEUS_PORT_ANNOTATION)),

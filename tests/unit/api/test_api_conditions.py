@@ -16,6 +16,7 @@ T1 = T0 + timedelta(minutes=5)
 READY, SIDECARS = ConditionType.READY, ConditionType.PROXY_SIDECAR_RESTART_SUCCEEDED
 TARGETING = ConditionType.INGRESS_TARGETING_USER_RESOURCE_FOUND
 HELD = ConditionType.SIDECAR_RESTARTS_HELD
+UNINJECTED = ConditionType.SIDECARS_WITHOUT_INJECTION
 
 # The spec's table (section 3.3) and the reasons Kyma added up to 1.30 (api/v1alpha2/conditions.go),
 # written out again so a drift in either place shows.
@@ -50,6 +51,8 @@ SPEC_TABLE = {
     # Ours, additive (restarts the user controls): a type of their own, so Kyma's stay as they are.
     "SidecarRestartsHeld": (HELD, "True"),
     "SidecarRestartsNotHeld": (HELD, "False"),
+    "SidecarsWithoutInjectionFound": (UNINJECTED, "True"),
+    "SidecarsWithoutInjectionNotFound": (UNINJECTED, "False"),
 }
 
 

@@ -103,3 +103,70 @@ async def test_a_jobs_pod_without_a_sidecar_is_no_warning() -> None:
     result = await world.reconcile()
 
     assert result.state is not None and result.state.value == "Ready", result.description
+
+
+def _sidecar_pod(name: str, namespace: str, **labels: str) -> dict[str, Any]:
+    owner = [
+        {
+            "kind": "ReplicaSet",
+            "name": f"{name}-5d8f9",
+            "apiVersion": "apps/v1",
+            "uid": f"u-{name}",
+            "controller": True,
+        }
+    ]
+    return {
+        "metadata": {
+            "name": f"{name}-5d8f9-abcde",
+            "namespace": namespace,
+            "ownerReferences": owner,
+            "labels": {"pod-template-hash": "5d8f9", **labels},
+            # Opted out of restarts, so the (fake) proxy resources that differ from the expected ones
+            # restart nothing here: this test is about the report alone.
+            "annotations": {
+                names.SIDECAR_STATUS_ANNOTATION: "{}",
+                names.RESTART_OPT_OUT_ANNOTATION: "disabled",
+            },
+        },
+        "spec": {
+            "containers": [
+                {"name": "app", "image": "app"},
+                {"name": "istio-proxy", "image": f"docker.io/istio/proxyv2:{DEFAULT_LINE.tag}"},
+            ]
+        },
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+async def test_workloads_keeping_a_sidecar_where_injection_is_off_are_named_in_the_cr_not_restarted() -> None:
+    world = _world_with_injection()  # "app" injects
+    world.kube.put(kinds.NAMESPACE, {"metadata": {"name": "legacy"}})
+    world.kube.put(
+        kinds.NAMESPACE, {"metadata": {"name": "going", "deletionTimestamp": "2026-01-01T00:00:00Z"}}
+    )
+    world.kube.put(kinds.POD, _sidecar_pod("web", "legacy"))
+    world.kube.put(kinds.POD, _sidecar_pod("asks", "legacy", **{"sidecar.istio.io/inject": "true"}))
+    world.kube.put(kinds.POD, _sidecar_pod("meshed", "app"))
+    world.kube.put(kinds.POD, _sidecar_pod("leaving", "going"))
+
+    result = await world.reconcile()
+
+    assert result.state is not None and result.state.value == "Ready", result.description
+    found = world.condition("SidecarsWithoutInjection")
+    assert (found["status"], found["reason"]) == ("True", "SidecarsWithoutInjectionFound")
+    assert (
+        "1 workload in namespaces without injection still carries a sidecar (Deployment legacy/web)"
+        in found["message"]
+    )
+    assert [name for plural, name, _ in world.kube.patches if plural in ("deployments", "replicasets")] == []
+
+    world.kube.objects.pop((kinds.POD.plural, "legacy", "web-5d8f9-abcde"))
+    await world.reconcile()
+    gone = world.condition("SidecarsWithoutInjection")
+    assert (gone["status"], gone["reason"]) == ("False", "SidecarsWithoutInjectionNotFound")
+
+
+async def test_a_cr_that_never_had_such_workloads_shows_no_such_condition() -> None:
+    world = _world_with_injection()
+    await world.reconcile()
+    assert "SidecarsWithoutInjection" not in {c["type"] for c in world.stored()["status"]["conditions"]}
