@@ -36,6 +36,11 @@ RESTART_TARGET_ANNOTATION: Final = "istio-operator.kyma-project.io/restartTarget
 """Hash of the proxy image and config an owner was last restarted for (ours, beyond the reference)."""
 RESTART_OPT_OUT_ANNOTATION: Final = "istio-operator.kyma-project.io/restart"
 """Set to ``disabled`` on a workload or namespace to exempt it from automatic sidecar restarts."""
+PENDING_RESTART_RULES_ANNOTATION: Final = "istio-operator.kyma-project.io/pending-restart-rules"
+"""Restart rules that follow a spec change only (compatibility mode, DNS proxying, the stats matcher)
+and that owners' maintenance windows or exclusions still hold back, comma-separated: once the pass
+records the new spec the change no longer shows, so this record keeps the rules in force until every
+owner they selected has restarted (ours, beyond the reference)."""
 CLIMB_ANNOTATION: Final = "istio-operator.kyma-project.io/allow-climb"
 """``"true"`` or ``"false"`` on the Istio CR: whether an installation two or more minors below the
 operator's line climbs to it one minor at a time (``mesh.climb``); wins over ``--allow-climb``."""

@@ -34,6 +34,8 @@ _RECORDS = frozenset(
         names.IOP_HASH_ANNOTATION,
         names.GATEWAY_RESTARTED_FOR_ANNOTATION,
         names.EGRESS_GATEWAY_RESTARTED_FOR_ANNOTATION,
+        names.PENDING_RESTART_RULES_ANNOTATION,
+        names.CLIMB_FROM_ANNOTATION,
     }
 )
 """Annotations a pass writes mid-way to record work done; their writes must not queue another pass."""

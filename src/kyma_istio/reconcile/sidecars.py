@@ -50,6 +50,7 @@ from kyma_istio.restart.plan import PlanBuilder
 from kyma_istio.restart.predicates import (
     DEFAULT_STATUS_PORT,
     Expectation,
+    OutdatedReason,
     canonical_regexps,
     dns_proxying_differs,
     inclusion_regexps_differ,
@@ -178,7 +179,8 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     """Restart the owners of outdated sidecars; the ``ProxySidecarRestartSucceeded`` condition to set."""
     try:
         status_port = await read_status_port(deps.kube)
-        expectation = expectation_for(installed, status_port=status_port)
+        owed = pending_rules(installed.cr)
+        expectation = with_pending(expectation_for(installed, status_port=status_port), owed)
         builder = PlanBuilder.for_restart(expectation)
         plan = await gather.build_plan(
             deps.kube,
@@ -201,6 +203,10 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
     counts[HELD_SKEW_KEY] = held_skew_minors(plan, deps.settings.line.version)
     deps.observer.observe_restarts(counts)
     held = await _announce_held(plan, executed, expectation.image, deps)
+    try:
+        await _record_pending(installed.cr, owed, still_owed(plan, executed), deps)
+    except errors.ClusterError as err:
+        return _failed(c.SIDECARS_FAILED.describe(f"cannot record the restarts still owed: {err}"))
     result = dataclasses.replace(
         await _result(plan, executed, installed.cr, deps), uninjected=plan.uninjected
     )
@@ -208,6 +214,57 @@ async def restart_outdated(installed: Installed, deps: Deps) -> RestartResult:
         return result
     condition = (c.Reason.SIDECAR_RESTARTS_HELD, c.held_message(held))
     return dataclasses.replace(result, conditions=(*result.conditions, condition), held=held)
+
+
+SPEC_RULES: Final = frozenset(
+    {
+        OutdatedReason.COMPATIBILITY_MODE_CHANGED,
+        OutdatedReason.DNS_PROXYING_CHANGED,
+        OutdatedReason.PROXY_STATS_MATCHER_CHANGED,
+    }
+)
+"""Rules that see a spec change, not the pod: they select nothing once the new spec is recorded."""
+
+
+def pending_rules(cr: Mapping[str, Any]) -> frozenset[OutdatedReason]:
+    """The spec-change rules the CR's record says are still owed (unknown names are ignored)."""
+    text = (cr.get("metadata", {}).get("annotations") or {}).get(names.PENDING_RESTART_RULES_ANNOTATION, "")
+    known = {str(rule): rule for rule in SPEC_RULES}
+    return frozenset(known[name] for name in text.split(",") if name in known)
+
+
+def with_pending(expectation: Expectation, owed: frozenset[OutdatedReason]) -> Expectation:
+    """``expectation`` with the owed spec-change rules in force again: they select every pod, and the
+    owners already restarted for the target are skipped by their stamp, so only the held ones remain."""
+    return dataclasses.replace(
+        expectation,
+        compatibility_changed=expectation.compatibility_changed
+        or OutdatedReason.COMPATIBILITY_MODE_CHANGED in owed,
+        dns_proxying_changed=expectation.dns_proxying_changed or OutdatedReason.DNS_PROXYING_CHANGED in owed,
+        stats_matcher_changed=expectation.stats_matcher_changed
+        or OutdatedReason.PROXY_STATS_MATCHER_CHANGED in owed,
+    )
+
+
+def still_owed(plan: RestartPlan, executed: Executed) -> frozenset[OutdatedReason]:
+    """The spec-change rules of owners that windows, exclusions or bad annotations held back."""
+    held = {
+        o.rule for o in plan.outcomes_of(Outcome.EXCLUDED, Outcome.WAITING_FOR_WINDOW, Outcome.CONFIG_INVALID)
+    }
+    postponed = {rule for action in executed.postponed for rule in action.rules}
+    return frozenset((held | postponed) & SPEC_RULES)
+
+
+async def _record_pending(
+    cr: Mapping[str, Any], before: frozenset[OutdatedReason], now: frozenset[OutdatedReason], deps: Deps
+) -> None:
+    """Keep the CR's record of owed spec-change restarts up to date (removed when none is owed)."""
+    if before == now:
+        return
+    value = ",".join(sorted(str(rule) for rule in now)) or None
+    patch = {"metadata": {"annotations": {names.PENDING_RESTART_RULES_ANNOTATION: value}}}
+    meta = cr["metadata"]
+    await deps.kube.patch(kinds.ISTIO, meta["name"], patch, namespace=meta.get("namespace"))
 
 
 async def _announce_held(plan: RestartPlan, executed: Executed, expected: str, deps: Deps) -> Held:

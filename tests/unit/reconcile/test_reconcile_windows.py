@@ -210,3 +210,46 @@ async def test_a_window_shorter_than_a_rollout_may_take_warns_on_the_workload() 
     ]
     assert [on for on, _ in short] == [("Deployment", "app", "tight")]
     assert "'Sat 18:00-18:05' is open 5 min" in short[0][1] and "600 s" in short[0][1]
+
+
+async def test_a_spec_only_restart_held_by_a_window_is_kept_owed_until_it_happens() -> None:
+    """Compatibility mode flips while a workload waits: the pass records the new spec (so the change
+    no longer shows), and the CR's record of owed rules keeps the restart in force for the window."""
+    world, clock = _world()
+    last = json.dumps({"config": {}, "IstioTag": DEFAULT_LINE.tag})
+    world.kube.objects[(kinds.ISTIO.plural, names.OPERATOR_NAMESPACE, "default")]["spec"] = {
+        "compatibilityMode": True
+    }
+    world.kube.objects[(kinds.ISTIO.plural, names.OPERATOR_NAMESPACE, "default")]["metadata"][
+        "annotations"
+    ] = {names.LAST_APPLIED_ANNOTATION: last}
+    world.outdated_workload("plain")
+    world.outdated_workload("windowed")
+    _annotate(world, kinds.DEPLOYMENT, "windowed", "app", **{WINDOW_ANNOTATION: EVENING})
+
+    await world.reconcile()
+
+    annotations = world.stored()["metadata"]["annotations"]
+    assert annotations[names.PENDING_RESTART_RULES_ANNOTATION] == "CompatibilityModeChanged"
+    assert json.loads(annotations[names.LAST_APPLIED_ANNOTATION])["compatibilityMode"] is True
+    assert _restarted(world) == {"plain"}
+
+    clock.now = OPENS + timedelta(seconds=1)
+    await world.reconcile()
+
+    assert _restarted(world) == {"plain", "windowed"}
+    assert names.PENDING_RESTART_RULES_ANNOTATION not in world.stored()["metadata"]["annotations"]
+
+
+def test_owed_rules_select_again_and_only_spec_rules_are_owed() -> None:
+    from kyma_istio.reconcile.sidecars import SPEC_RULES, pending_rules, with_pending
+    from kyma_istio.restart.predicates import Expectation, OutdatedReason
+    from kyma_istio.restart.predicates.expectation import ProxyResources
+
+    cr = {"metadata": {"annotations": {names.PENDING_RESTART_RULES_ANNOTATION: "DNSProxyingChanged,Bogus"}}}
+    owed = pending_rules(cr)
+    assert owed == {OutdatedReason.DNS_PROXYING_CHANGED}
+    base = Expectation(image="i", resources=ProxyResources("1", "1", "1", "1"))
+    forced = with_pending(base, owed)
+    assert forced.dns_proxying_changed and not forced.compatibility_changed
+    assert OutdatedReason.IMAGE_OUTDATED not in SPEC_RULES
