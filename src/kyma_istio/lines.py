@@ -92,6 +92,16 @@ def release_parts(tag: str | None) -> tuple[int, int, int] | None:
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
+def image_release(image: str) -> tuple[int, int, int] | None:
+    """The release of an image reference's tag (``registry:5000/istio/proxyv2:1.29.1-distroless@sha256:..``
+    -> ``(1, 29, 1)``); ``None`` for a reference without a tag or whose tag is no release."""
+    reference = image.split("@", 1)[0]
+    name, sep, tag = reference.rpartition(":")
+    if not sep or not name or "/" in tag:
+        return None  # no tag: the ":" belonged to a registry's port
+    return release_parts(tag)
+
+
 LINES: Final[tuple[Line, ...]] = (
     Line(
         version="1.23.2",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kyma_istio.api import names
-from kyma_istio.lines import LINES, Line, release_parts
+from kyma_istio.lines import LINES, Line, image_release, release_parts
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,7 @@ def proxies_behind(installed_tag: str, proxy_images: dict[str, str]) -> list[str
         return []
     behind = []
     for pod, image in sorted(proxy_images.items()):
-        tag = image.split("@")[0].rpartition(":")[2] if ":" in image.split("@")[0].rpartition("/")[2] else ""
-        release = release_parts(tag)
+        release = image_release(image)
         if release is not None and release[:2] < installed[:2]:
             behind.append(pod)
     return behind

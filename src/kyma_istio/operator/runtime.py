@@ -24,7 +24,7 @@ from kyma_istio.operator.metrics import Metrics
 from kyma_istio.operator.workqueue import WARNING_BACKOFF, Backoff, WorkQueue
 from kyma_istio.reconcile import pipeline
 from kyma_istio.reconcile.context import Deps
-from kyma_istio.restart.gather import injection_namespaces_of
+from kyma_istio.restart.gather import injecting
 
 log = logging.getLogger("kyma_istio.operator")
 
@@ -105,13 +105,13 @@ class Controller:
 
     async def _on_namespace(self, event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
         """A namespace that gains injection gets a pass at once, which rolls its workloads so their pods
-        get a sidecar (``restart.gather.injection_namespaces``); the periodic pass would be hours away."""
+        get a sidecar (``restart.gather.injecting``); the periodic pass would be hours away."""
         meta = body.get("metadata", {})
         name = str(meta.get("name"))
         if event.get("type") == "DELETED":
             self.injecting.pop(name, None)
             return
-        now = name in injection_namespaces_of([body])
+        now = injecting(meta.get("labels") or {})
         before = self.injecting.get(name)
         self.injecting[name] = now
         if now and before is False:  # not on the first listing, nor for a namespace created labelled

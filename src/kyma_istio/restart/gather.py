@@ -8,7 +8,8 @@ the objects, so memory stays flat however many pods there are.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -71,12 +72,10 @@ async def build_plan(
     own annotations, their namespace's, then ``default_window``) hold restarts back (``restart.policy``).
     """
     fields = {"status.phase": "Running"} if running_only else None
+    namespaces = [_namespace_facts(ns) async for ns in kube.stream(kinds.NAMESPACE)]  # once per plan
     if inject_missing:
-        everything = [ns async for ns in kube.stream(kinds.NAMESPACE)]
-        live = frozenset(
-            str(ns["metadata"]["name"]) for ns in everything if not ns["metadata"].get("deletionTimestamp")
-        )
-        builder.expect_injection(injection_namespaces_of(everything), live=live)
+        live = frozenset(ns.name for ns in namespaces if not ns.deleting)
+        builder.expect_injection(frozenset(ns.name for ns in namespaces if ns.injecting), live=live)
     builder = await _fold_pods(kube, builder, namespace=namespace, fields=fields)
     rs_keys = sorted(builder.replicasets_to_resolve())
     found_rs = await _lookup_all(
@@ -98,16 +97,8 @@ async def build_plan(
             strategies[workload], targets[workload], annotations[workload], deadline = facts
             if deadline is not None:
                 deadlines[workload] = deadline
-    opted_out: set[str] = set()
-    namespace_annotations: dict[str, Mapping[str, str]] = {}
-    async for ns in kube.stream(kinds.NAMESPACE):
-        written = ns["metadata"].get("annotations") or {}
-        name = ns["metadata"]["name"]
-        if written.get(names.RESTART_OPT_OUT_ANNOTATION) == "disabled":
-            opted_out.add(name)
-        restarter = {k: v for k, v in written.items() if k.startswith(policy.PREFIX + "/")}
-        if restarter:  # only what the policy reads: memory follows annotated namespaces, not all
-            namespace_annotations[name] = restarter
+    opted_out = {ns.name for ns in namespaces if ns.opted_out}
+    namespace_annotations = {ns.name: ns.restarter for ns in namespaces if ns.restarter}
     return builder.build(
         replicaset_owners=rs_owners,
         workload_strategies=strategies,
@@ -127,22 +118,36 @@ INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
 
 
-async def injection_namespaces(kube: KubeApi) -> frozenset[str]:
-    """Namespaces whose pods Istio's injector gives a sidecar: ``istio-injection=enabled``, or the
-    default revision's ``istio.io/rev`` (this operator installs only that one) without a disabling
-    ``istio-injection`` label."""
-    return injection_namespaces_of([ns async for ns in kube.stream(kinds.NAMESPACE)])
+def injecting(labels: Mapping[str, str]) -> bool:
+    """Whether a namespace's labels have Istio's injector give its pods a sidecar:
+    ``istio-injection=enabled``, or the default revision's ``istio.io/rev`` (this operator installs only
+    that one) without an ``istio-injection`` label."""
+    injection = labels.get(INJECTION_LABEL)
+    return injection == "enabled" or (injection is None and labels.get(REVISION_LABEL) == "default")
 
 
-def injection_namespaces_of(namespaces: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-    """The names of the namespaces (raw objects) whose labels turn injection on."""
-    found = set()
-    for ns in namespaces:
-        labels = ns.get("metadata", {}).get("labels") or {}
-        injection = labels.get(INJECTION_LABEL)
-        if injection == "enabled" or (injection is None and labels.get(REVISION_LABEL) == "default"):
-            found.add(str(ns["metadata"]["name"]))
-    return frozenset(found)
+@dataclass(frozen=True, slots=True)
+class _Namespace:
+    """What planning reads of a namespace; only these facts are kept, never the object."""
+
+    name: str
+    deleting: bool
+    injecting: bool
+    opted_out: bool
+    restarter: Mapping[str, str]
+    """Its ``restarter.istio-operator.kyma-project.io/*`` annotations (windows, exclusions)."""
+
+
+def _namespace_facts(ns: Mapping[str, Any]) -> _Namespace:
+    meta = ns["metadata"]
+    written = meta.get("annotations") or {}
+    return _Namespace(
+        name=str(meta["name"]),
+        deleting=bool(meta.get("deletionTimestamp")),
+        injecting=injecting(meta.get("labels") or {}),
+        opted_out=written.get(names.RESTART_OPT_OUT_ANNOTATION) == "disabled",
+        restarter={k: v for k, v in written.items() if k.startswith(policy.PREFIX + "/")},
+    )
 
 
 _Facts = tuple[str, str | None, Mapping[str, str], int | None]

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from kyma_istio.lines import image_release, release_parts
 from kyma_istio.restart.owners import ActionKind, WorkloadKey
 from kyma_istio.restart.predicates import OutdatedReason
 from kyma_istio.restart.windows import Window
@@ -228,19 +229,12 @@ def held_skew_minors(plan: RestartPlan, release: str) -> int:
     """How many minors the oldest proxy the owners' annotations hold back runs behind ``release`` (the
     control plane's, ``1.29.1``); 0 when none is held or no tag is readable. Istio supports a proxy one
     minor behind istiod: past that an exclusion or a long wait stops being safe."""
-    target = _minor_of(release)
-    running = [
-        _minor_of(o.running.split("@")[0].rpartition(":")[2]) for o in plan.outcomes_of(*HELD_OUTCOMES)
-    ]
-    behind = [target[1] - minor[1] for minor in running if minor and target and minor[0] == target[0]]
+    target = release_parts(release)
+    if target is None:
+        return 0
+    running = [image_release(o.running) for o in plan.outcomes_of(*HELD_OUTCOMES)]
+    behind = [target[1] - r[1] for r in running if r is not None and r[0] == target[0]]
     return max([0, *behind])
-
-
-def _minor_of(version: str) -> tuple[int, int] | None:
-    parts = version.removeprefix("v").split("-")[0].split(".")
-    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
-    return int(parts[0]), int(parts[1])
 
 
 def summary_counts(plan: RestartPlan) -> dict[str, int]:

@@ -239,3 +239,19 @@ def test_the_support_matrix_of_the_upgrade_docs_is_the_table() -> None:
             f"{line.end_of_support} |"
         )
         assert row in text
+
+
+@pytest.mark.parametrize(
+    ("image", "release"),
+    [
+        ("docker.io/istio/proxyv2:1.29.1-distroless", (1, 29, 1)),
+        ("registry.local:5000/istio/proxyv2:1.25.3@sha256:" + "0" * 64, (1, 25, 3)),
+        ("registry.local:5000/istio/proxyv2", None),
+        ("proxyv2", None),
+        ("my/proxy:latest", None),
+    ],
+)
+def test_an_image_references_release_is_read_from_its_tag(
+    image: str, release: tuple[int, int, int] | None
+) -> None:
+    assert lines.image_release(image) == release
