@@ -209,9 +209,14 @@ def served(client: Client, operator: StartOperator, workloads: str, cleanup_crs:
     process = operator(metrics_address=f"127.0.0.1:{port}")
     client.create(ISTIO.from_dict(istio_cr("default", {})))
     wait_for_operator("the CR to settle", lambda: _settled(client, process), process, timeout_s=300)
+    # The pass writes the CR's status before it reports its own metrics: wait for both the restart and
+    # the pass to be counted, or a scrape in between finds no kyma_istio_cr_state yet (seen in CI).
     wait_for_operator(
-        "the restart to be counted",
-        lambda: "kyma_istio_sidecar_outdated_proxies" in _scrape(port).labels,
+        "the restart and the pass to be counted",
+        lambda: (
+            {"kyma_istio_sidecar_outdated_proxies", "kyma_istio_cr_state", "kyma_istio_reconcile_total"}
+            <= set(_scrape(port).labels)
+        ),
         process,
     )
     yield _scrape(port)
